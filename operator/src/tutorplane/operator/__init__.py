@@ -1,0 +1,1 @@
+"""Tutorplane kopf operator: TutorDeployment reconciliation, admission, progressive rollout"""

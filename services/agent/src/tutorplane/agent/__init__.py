@@ -1,0 +1,1 @@
+"""Tutorplane version-A agent pool: LiveKit Agents worker"""

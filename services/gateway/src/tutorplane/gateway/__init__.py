@@ -1,0 +1,1 @@
+"""Tutorplane gateway: sessions, variant assignment, guarded turns, TTS, escalations, teacher feed"""

@@ -1,0 +1,1 @@
+"""Tutorplane guardrail HTTP service: moderation + policy + PII"""

@@ -1,0 +1,1 @@
+"""Tutorplane's shared base: settings mixins, structured logging, tracing and metrics helpers."""

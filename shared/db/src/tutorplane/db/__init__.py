@@ -1,0 +1,1 @@
+"""Tutorplane data layer: asyncpg pool, versioned migrations, repositories, fire-and-forget audit writer"""

@@ -1,0 +1,1 @@
+"""Embedded default: embedded PostgreSQL + emulators + services as local processes"""

@@ -1,0 +1,1 @@
+"""OpenAI- and Anthropic-compatible model API emulators (same wire formats), scriptable per test"""

@@ -1,0 +1,1 @@
+"""Streaming guardrail engine: sentence splitting, pipelined checking, policy, PII masking, HTTP client"""

@@ -1,0 +1,1 @@
+"""Two-stage subject router and streaming math/history/English specialists"""
