@@ -71,10 +71,15 @@ def secret_field(*env: str, required_outside_development: bool = False, descript
     )
 
 
+# Every mixin carries the same config: pydantic merges model_config along the MRO, so a mixin with the
+# default config would silently drop the TUTOR_ prefix for the whole combined class.
+SETTINGS_CONFIG = SettingsConfigDict(env_prefix="TUTOR_", extra="ignore", populate_by_name=True)
+
+
 class ServiceSettings(BaseSettings):
     """Fields every service has. Subclasses set ``service_name``."""
 
-    model_config = SettingsConfigDict(env_prefix="TUTOR_", extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     service_name: ClassVar[str] = "tutorplane"
 
@@ -115,6 +120,8 @@ class ServiceSettings(BaseSettings):
 class ProviderSettings(BaseSettings):
     """Where model APIs live. Unset base URLs mean the providers' public endpoints."""
 
+    model_config = SETTINGS_CONFIG
+
     openai_api_key: SecretStr | None = secret_field("TUTOR_OPENAI_API_KEY", "OPENAI_API_KEY")
     openai_base_url: str | None = Field(
         default=None,
@@ -147,6 +154,8 @@ class ProviderSettings(BaseSettings):
 class ModelSettings(BaseSettings):
     """Every model id, temperature and voice the product uses."""
 
+    model_config = SETTINGS_CONFIG
+
     classifier_model: str = Field(default="claude-haiku-4-5", description="Stage-2 subject classifier.")
     math_model: str = Field(default="claude-sonnet-4-5", description="Math specialist (Anthropic).")
     history_model: str = Field(default="gpt-4.1-mini", description="History specialist (OpenAI chat).")
@@ -168,6 +177,8 @@ class ModelSettings(BaseSettings):
 
 
 class DatabaseSettings(BaseSettings):
+    model_config = SETTINGS_CONFIG
+
     database_url: SecretStr | None = secret_field(
         "TUTOR_DATABASE_URL",
         "DATABASE_URL",
@@ -181,12 +192,16 @@ class DatabaseSettings(BaseSettings):
 
 
 class RedisSettings(BaseSettings):
+    model_config = SETTINGS_CONFIG
+
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0", description="Redis for state shared across replicas."
     )
 
 
 class TelemetrySettings(BaseSettings):
+    model_config = SETTINGS_CONFIG
+
     otlp_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP base (e.g. Langfuse .../api/public/otel); tracing is a no-op when unset.",

@@ -1,1 +1,1 @@
-"""Embedded default: embedded PostgreSQL + emulators + services as local processes"""
+"""The embedded default: embedded PostgreSQL, Redis, model-API emulators and the services as local processes."""
