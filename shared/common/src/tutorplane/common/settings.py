@@ -122,7 +122,9 @@ class ProviderSettings(BaseSettings):
 
     model_config = SETTINGS_CONFIG
 
-    openai_api_key: SecretStr | None = secret_field("TUTOR_OPENAI_API_KEY", "OPENAI_API_KEY")
+    openai_api_key: SecretStr | None = secret_field(
+        "TUTOR_OPENAI_API_KEY", "OPENAI_API_KEY", description="OpenAI API key (any value for the emulators)."
+    )
     openai_base_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("TUTOR_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
@@ -133,7 +135,9 @@ class ProviderSettings(BaseSettings):
         validation_alias=AliasChoices("TUTOR_OPENAI_WEBSOCKET_BASE_URL"),
         description="Realtime websocket base URL; derived from openai_base_url when unset.",
     )
-    anthropic_api_key: SecretStr | None = secret_field("TUTOR_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    anthropic_api_key: SecretStr | None = secret_field(
+        "TUTOR_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", description="Anthropic API key (any value for the emulators)."
+    )
     anthropic_base_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("TUTOR_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
@@ -157,7 +161,7 @@ class ModelSettings(BaseSettings):
     model_config = SETTINGS_CONFIG
 
     classifier_model: str = Field(default="claude-haiku-4-5", description="Stage-2 subject classifier.")
-    math_model: str = Field(default="claude-sonnet-4-5", description="Math specialist (Anthropic).")
+    math_model: str = Field(default="claude-sonnet-4-6", description="Math specialist (Anthropic).")
     history_model: str = Field(default="gpt-4.1-mini", description="History specialist (OpenAI chat).")
     orchestrator_model: str = Field(default="gpt-4.1-mini", description="Version-A orchestrator LLM.")
     realtime_model: str = Field(default="gpt-realtime", description="English / version-B Realtime model.")
@@ -165,14 +169,14 @@ class ModelSettings(BaseSettings):
     stt_model: str = Field(default="gpt-4o-mini-transcribe", description="Speech-to-text model.")
     moderation_model: str = Field(default="omni-moderation-latest", description="Moderation model.")
     rewrite_model: str = Field(default="gpt-4.1-mini", description="Age-appropriate rewrite model.")
-    math_temperature: float = Field(default=0.3, ge=0, le=2)
-    history_temperature: float = Field(default=0.5, ge=0, le=2)
-    classifier_temperature: float = Field(default=0.0, ge=0, le=2)
-    max_answer_tokens: int = Field(default=400, gt=0, le=4096)
-    orchestrator_voice: str = Field(default="alloy")
-    math_voice: str = Field(default="echo")
-    history_voice: str = Field(default="fable")
-    english_voice: str = Field(default="shimmer")
+    math_temperature: float = Field(default=0.3, ge=0, le=2, description="Sampling temperature of the math specialist.")
+    history_temperature: float = Field(default=0.5, ge=0, le=2, description="Sampling temperature of the history specialist.")
+    classifier_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature of the stage-2 classifier.")
+    max_answer_tokens: int = Field(default=400, gt=0, le=4096, description="Upper bound on one specialist answer.")
+    orchestrator_voice: str = Field(default="alloy", description="TTS voice of the orchestrator (version A) and gateway answers.")
+    math_voice: str = Field(default="echo", description="TTS voice of the math specialist.")
+    history_voice: str = Field(default="fable", description="TTS voice of the history specialist.")
+    english_voice: str = Field(default="shimmer", description="Realtime voice of the English tutor.")
     tts_sample_rate_hz: int = Field(default=24000, description="PCM sample rate of synthesized speech.")
 
 
@@ -185,8 +189,8 @@ class DatabaseSettings(BaseSettings):
         required_outside_development=True,
         description="PostgreSQL DSN (asyncpg).",
     )
-    db_pool_min_size: int = Field(default=1, ge=0, le=100)
-    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_pool_min_size: int = Field(default=1, ge=0, le=100, description="Minimum asyncpg pool connections per process.")
+    db_pool_max_size: int = Field(default=10, ge=1, le=200, description="Maximum asyncpg pool connections per process (size per replica).")
     audit_max_retries: int = Field(default=5, ge=0, le=100, description="Retries per failed audit write.")
     audit_queue_size: int = Field(default=10000, ge=10, description="Audit rows buffered while the DB is down.")
 
@@ -207,5 +211,7 @@ class TelemetrySettings(BaseSettings):
         description="OTLP/HTTP base (e.g. Langfuse .../api/public/otel); tracing is a no-op when unset.",
     )
     langfuse_public_key: str | None = Field(default=None, description="Langfuse public key (Basic auth).")
-    langfuse_secret_key: SecretStr | None = secret_field("TUTOR_LANGFUSE_SECRET_KEY", "LANGFUSE_SECRET_KEY")
+    langfuse_secret_key: SecretStr | None = secret_field(
+        "TUTOR_LANGFUSE_SECRET_KEY", "LANGFUSE_SECRET_KEY", description="Langfuse secret key (Basic auth)."
+    )
     metrics_port: int = Field(default=9100, ge=0, le=65535, description="Prometheus port (0 = none).")

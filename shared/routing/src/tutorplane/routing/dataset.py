@@ -1,0 +1,93 @@
+"""The labelled routing set shipped with the package, and its fixed train / held-out split.
+
+Each line of ``data/routing_set.jsonl`` is one student utterance::
+
+    {"id": "h064", "label": "history", "kind": "followup", "text": "and what about the year after?",
+     "context": [{"role": "user", "text": "...", "subject": "history"}, ...]}
+
+``kind`` is one of direct, declared, ambiguous, followup, off_topic, distress. The held-out
+quarter is chosen per label by a hash of the id, so it never changes when lines are appended
+elsewhere and the training command never sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from tutorplane.routing.types import Subject, Turn
+
+KINDS = frozenset({"direct", "declared", "ambiguous", "followup", "off_topic", "distress"})
+HELDOUT_SHARE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    id: str
+    text: str
+    label: Subject
+    kind: str
+    context: tuple[Turn, ...] = ()
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("tutorplane.routing") / "data" / "routing_set.jsonl"))
+
+
+def load_examples(path: Path | None = None) -> list[Example]:
+    """Parse the labelled set; a malformed line raises ValueError naming the file and line."""
+    source = path or default_path()
+    examples: list[Example] = []
+    seen: set[str] = set()
+    with source.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                example = Example(
+                    id=str(data["id"]),
+                    text=str(data["text"]),
+                    label=Subject(data["label"]),
+                    kind=str(data["kind"]),
+                    context=tuple(Turn.from_dict(turn) for turn in data.get("context", [])),
+                )
+                if example.kind not in KINDS:
+                    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {example.kind!r}")
+                if example.id in seen:
+                    raise ValueError(f"duplicate id {example.id!r}")
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"{source}:{number}: bad labelled example ({exc}); fix the line") from exc
+            seen.add(example.id)
+            examples.append(example)
+    return examples
+
+
+def _rank(example_id: str) -> str:
+    return hashlib.sha256(example_id.encode()).hexdigest()
+
+
+def heldout_ids(examples: Iterable[Example], share: float = HELDOUT_SHARE) -> frozenset[str]:
+    """A stratified, stable held-out subset: per label, the ``share`` with the smallest id hash."""
+    by_label: dict[Subject, list[str]] = {}
+    for example in examples:
+        by_label.setdefault(example.label, []).append(example.id)
+    chosen: set[str] = set()
+    for ids in by_label.values():
+        ids.sort(key=_rank)
+        chosen.update(ids[: round(len(ids) * share)])
+    return frozenset(chosen)
+
+
+def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """(train, heldout)."""
+    held = heldout_ids(examples)
+    return [e for e in examples if e.id not in held], [e for e in examples if e.id in held]
+
+
+def dataset_digest(path: Path | None = None) -> str:
+    return hashlib.sha256((path or default_path()).read_bytes()).hexdigest()
