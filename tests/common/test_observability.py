@@ -9,7 +9,6 @@ from typing import ClassVar
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from tutorplane.common import metrics
 from tutorplane.common.logging import JsonFormatter, request_id_var, session_id_var
 from tutorplane.common.settings import ServiceSettings, TelemetrySettings

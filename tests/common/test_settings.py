@@ -6,7 +6,6 @@ from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
-
 from tutorplane.common.settings import (
     DatabaseSettings,
     Environment,
@@ -26,7 +25,13 @@ class DemoSettings(ServiceSettings, ProviderSettings, ModelSettings, DatabaseSet
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DATABASE_URL", "TUTOR_DATABASE_URL", "TUTOR_ENVIRONMENT"):
+    for var in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "DATABASE_URL",
+        "TUTOR_DATABASE_URL",
+        "TUTOR_ENVIRONMENT",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -71,8 +76,14 @@ def test_every_model_id_is_configuration(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.math_model == "claude-test-math"
     assert settings.moderation_model == "omni-moderation-test"
     for field in (
-        "classifier_model", "math_model", "history_model", "realtime_model",
-        "tts_model", "stt_model", "moderation_model", "rewrite_model",
+        "classifier_model",
+        "math_model",
+        "history_model",
+        "realtime_model",
+        "tts_model",
+        "stt_model",
+        "moderation_model",
+        "rewrite_model",
     ):
         assert field in DemoSettings.model_fields
 

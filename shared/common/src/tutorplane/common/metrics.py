@@ -15,7 +15,20 @@ from prometheus_client.registry import CollectorRegistry
 
 # Latency buckets for in-process work and model round trips (seconds).
 LATENCY_BUCKETS: tuple[float, ...] = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 
 M = TypeVar("M", Counter, Gauge, Histogram)
@@ -23,9 +36,9 @@ M = TypeVar("M", Counter, Gauge, Histogram)
 
 def _get_or_create(cls: type[M], name: str, doc: str, labels: Sequence[str], **kwargs: Any) -> M:
     registry: CollectorRegistry = kwargs.pop("registry", REGISTRY)
-    existing = registry._names_to_collectors.get(name)  # noqa: SLF001 - no public lookup exists
+    existing = registry._names_to_collectors.get(name)
     if existing is None and cls is Counter:
-        existing = registry._names_to_collectors.get(f"{name}_total")  # noqa: SLF001
+        existing = registry._names_to_collectors.get(f"{name}_total")
     if existing is not None:
         if not isinstance(existing, cls):
             raise TypeError(f"metric {name} already registered as {type(existing).__name__}")

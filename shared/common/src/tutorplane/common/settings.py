@@ -90,7 +90,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Root log level (DEBUG, INFO, WARNING, ...).")
     log_json: bool = Field(default=True, description="JSON log lines (one object per line) for collectors.")
     deployment: str = Field(default="local", description="TutorDeployment name, stamped on traces and rows.")
-    revision: str = Field(default="dev", description="Revision of the running pool/gateway (from the operator).")
+    revision: str = Field(
+        default="dev", description="Revision of the running pool/gateway (from the operator)."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
@@ -136,7 +138,9 @@ class ProviderSettings(BaseSettings):
         description="Realtime websocket base URL; derived from openai_base_url when unset.",
     )
     anthropic_api_key: SecretStr | None = secret_field(
-        "TUTOR_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", description="Anthropic API key (any value for the emulators)."
+        "TUTOR_ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY",
+        description="Anthropic API key (any value for the emulators).",
     )
     anthropic_base_url: str | None = Field(
         default=None,
@@ -169,11 +173,21 @@ class ModelSettings(BaseSettings):
     stt_model: str = Field(default="gpt-4o-mini-transcribe", description="Speech-to-text model.")
     moderation_model: str = Field(default="omni-moderation-latest", description="Moderation model.")
     rewrite_model: str = Field(default="gpt-4.1-mini", description="Age-appropriate rewrite model.")
-    math_temperature: float = Field(default=0.3, ge=0, le=2, description="Sampling temperature of the math specialist.")
-    history_temperature: float = Field(default=0.5, ge=0, le=2, description="Sampling temperature of the history specialist.")
-    classifier_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature of the stage-2 classifier.")
-    max_answer_tokens: int = Field(default=400, gt=0, le=4096, description="Upper bound on one specialist answer.")
-    orchestrator_voice: str = Field(default="alloy", description="TTS voice of the orchestrator (version A) and gateway answers.")
+    math_temperature: float = Field(
+        default=0.3, ge=0, le=2, description="Sampling temperature of the math specialist."
+    )
+    history_temperature: float = Field(
+        default=0.5, ge=0, le=2, description="Sampling temperature of the history specialist."
+    )
+    classifier_temperature: float = Field(
+        default=0.0, ge=0, le=2, description="Sampling temperature of the stage-2 classifier."
+    )
+    max_answer_tokens: int = Field(
+        default=400, gt=0, le=4096, description="Upper bound on one specialist answer."
+    )
+    orchestrator_voice: str = Field(
+        default="alloy", description="TTS voice of the orchestrator (version A) and gateway answers."
+    )
     math_voice: str = Field(default="echo", description="TTS voice of the math specialist.")
     history_voice: str = Field(default="fable", description="TTS voice of the history specialist.")
     english_voice: str = Field(default="shimmer", description="Realtime voice of the English tutor.")
@@ -189,10 +203,19 @@ class DatabaseSettings(BaseSettings):
         required_outside_development=True,
         description="PostgreSQL DSN (asyncpg).",
     )
-    db_pool_min_size: int = Field(default=1, ge=0, le=100, description="Minimum asyncpg pool connections per process.")
-    db_pool_max_size: int = Field(default=10, ge=1, le=200, description="Maximum asyncpg pool connections per process (size per replica).")
+    db_pool_min_size: int = Field(
+        default=1, ge=0, le=100, description="Minimum asyncpg pool connections per process."
+    )
+    db_pool_max_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Maximum asyncpg pool connections per process (size per replica).",
+    )
     audit_max_retries: int = Field(default=5, ge=0, le=100, description="Retries per failed audit write.")
-    audit_queue_size: int = Field(default=10000, ge=10, description="Audit rows buffered while the DB is down.")
+    audit_queue_size: int = Field(
+        default=10000, ge=10, description="Audit rows buffered while the DB is down."
+    )
 
 
 class RedisSettings(BaseSettings):

@@ -13,7 +13,6 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-
 from tutorplane.common.settings import ServiceSettings, TelemetrySettings
 
 log = logging.getLogger(__name__)

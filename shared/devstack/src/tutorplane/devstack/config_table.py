@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic_settings import BaseSettings
-
 from tutorplane.common.settings import env_names
 
 SERVICES: tuple[tuple[str, str], ...] = (
@@ -37,7 +36,9 @@ def _load(path: str) -> type[BaseSettings] | None:
 def _default(field: Any) -> str:
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if extra.get("secret"):
-        return "secret" + (" (required outside development)" if extra.get("required_outside_development") else "")
+        return "secret" + (
+            " (required outside development)" if extra.get("required_outside_development") else ""
+        )
     if field.is_required():
         return "required"
     value = field.get_default(call_default_factory=True)
@@ -55,8 +56,14 @@ def render() -> str:
             var = env_names(name, field)[0]
             if cls.model_config.get("env_prefix") != "TUTOR_" and field.validation_alias is None:
                 var = f"{cls.model_config.get('env_prefix', '')}{name}".upper()
-            row = rows.setdefault(var, {"services": [], "default": _default(field),
-                                        "doc": (field.description or "").replace("|", "\\|")})
+            row = rows.setdefault(
+                var,
+                {
+                    "services": [],
+                    "default": _default(field),
+                    "doc": (field.description or "").replace("|", "\\|"),
+                },
+            )
             row["services"].append(service)
     lines = ["| variable | used by | default | meaning |", "|---|---|---|---|"]
     for var in sorted(rows):

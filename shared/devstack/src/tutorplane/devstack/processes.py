@@ -48,13 +48,15 @@ def wait_healthy(child: Child) -> None:
                 f"see {child.log_path}"
             )
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback health URL
+            with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status < 500:
                     return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{child.spec.name} not healthy at {url} after {child.spec.startup_timeout_s}s; see {child.log_path}")
+    raise RuntimeError(
+        f"{child.spec.name} not healthy at {url} after {child.spec.startup_timeout_s}s; see {child.log_path}"
+    )
 
 
 def start(spec: ChildSpec, log_dir: Path, base_env: dict[str, str]) -> Child:
@@ -62,7 +64,7 @@ def start(spec: ChildSpec, log_dir: Path, base_env: dict[str, str]) -> Child:
     log_path = log_dir / f"{spec.name}.log"
     env = {**os.environ, **base_env, **spec.env}
     handle = log_path.open("ab")
-    proc = subprocess.Popen(  # noqa: S603 - argv built from our own module names
+    proc = subprocess.Popen(
         spec.argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
     )
     child = Child(spec, proc, log_path)
