@@ -1,0 +1,34 @@
+"""``python -m tutorplane.guardrail_service``: serve the guardrail on TUTOR_HOST:TUTOR_PORT (127.0.0.1:8090)."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from tutorplane.common.logging import configure_logging
+from tutorplane.common.settings import SettingsError
+from tutorplane.guardrail_service.app import create_app
+from tutorplane.guardrail_service.settings import GuardrailServiceSettings
+
+
+def main() -> int:
+    try:
+        settings = GuardrailServiceSettings()
+    except (SettingsError, ValueError) as exc:
+        sys.stderr.write(f"tutorplane-guardrail: invalid configuration: {exc}\n")
+        return 2
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP routes: ``check`` (the batch endpoint) and ``health`` (probes and metrics)."""
