@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tutorplane.routing.dataset import dataset_digest, heldout_ids, load_examples, split
+from tutorplane.routing.dataset import dataset_digest, fresh_path, heldout_ids, load_examples, split
 from tutorplane.routing.local import LocalClassifier, ModelFileError, load_model
 from tutorplane.routing.rules import DISTRESS_CONFIDENCE, first_rule_hit
+from tutorplane.routing.settings import RoutingSettings
 from tutorplane.routing.types import Stage, Strategy, Subject, Turn
 
 pytestmark = pytest.mark.unit
@@ -142,16 +143,59 @@ def test_labelled_set_shape() -> None:
     assert all(e.context for e in examples if e.kind == "followup")
     train, heldout = split(examples)
     assert not {e.id for e in train} & {e.id for e in heldout}
-    assert 0.2 <= len(heldout) / len(examples) <= 0.3
+    unpinned = [e for e in examples if e.split is None]
+    assert 0.2 <= len(heldout) / len(unpinned) <= 0.3
+    assert len(heldout) >= 60
     assert {e.label for e in heldout} == set(Subject)
     assert heldout_ids(examples) == heldout_ids(list(reversed(examples)))
+
+
+def test_training_only_lines_never_move_the_heldout_part() -> None:
+    """Lines pinned to ``split: train`` are never held out and leave the held-out choice unchanged."""
+    examples = load_examples()
+    pinned = [e for e in examples if e.split == "train"]
+    assert pinned, "the shipped set has training-only lines"
+    unpinned = [e for e in examples if e.split is None]
+    assert heldout_ids(examples) == heldout_ids(unpinned)
+    assert not {e.id for e in pinned} & heldout_ids(examples)
+
+
+def test_fresh_set_is_separate_from_the_labelled_set() -> None:
+    """The second held-out set shares no id and no utterance with the training lines of the main set."""
+    fresh = load_examples(fresh_path())
+    assert len(fresh) >= 40
+    assert {e.label for e in fresh} == set(Subject)
+    examples = load_examples()
+    assert not {e.id for e in fresh} & {e.id for e in examples}
+    train, _ = split(examples)
+    pinned_texts = {e.text.lower() for e in train if e.split == "train"}
+    assert not pinned_texts & {e.text.lower() for e in fresh}
 
 
 def test_heldout_accuracy_floor(routing_local: LocalClassifier) -> None:
     """A guard against a bad retrain; the measured figure is printed by tutorplane-routing-eval."""
     _, heldout = split(load_examples())
     right = sum(routing_local.classify(e.text, e.context).subject is e.label for e in heldout)
-    assert right / len(heldout) >= 0.88
+    assert right / len(heldout) >= 0.93
+
+
+def test_confident_stage1_decisions_are_right_on_the_heldout_part(routing_local: LocalClassifier) -> None:
+    """Calibration guard: what stage 1 decides alone (confidence >= the stage-2 threshold) is right."""
+    _, heldout = split(load_examples())
+    confident = [
+        (e, d)
+        for e in heldout
+        if (d := routing_local.classify(e.text, e.context)).confidence >= RoutingSettings().routing_threshold
+    ]
+    wrong = [(e.id, d.subject.value) for e, d in confident if d.subject is not e.label]
+    assert len(wrong) <= 1, wrong
+    assert len(confident) >= 0.8 * len(heldout)
+
+
+def test_cross_subject_evidence_gets_its_own_temperature(routing_local: LocalClassifier) -> None:
+    model = routing_local.model
+    assert model.temperature > 0 and model.temperature_mixed > 0
+    assert model.meta["mixed_train_examples"] > 0
 
 
 def test_rules_are_never_wrong_on_the_labelled_set() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +67,18 @@ def test_eval_command_stage1_only(capsys: Any) -> None:
     out = capsys.readouterr().out
     assert "HELD-OUT part (never trained on)" in out and "TRAIN part" in out
     assert "confusion" in out and "stages: local" in out and "rules (fired, right)" in out
+
+
+def test_eval_command_reports_a_fresh_set(capsys: Any, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.jsonl"
+    lines = [
+        {"id": "z1", "text": "what is 6 times 7", "label": "math", "kind": "direct"},
+        {"id": "z2", "text": "who was alfred the great", "label": "history", "kind": "direct"},
+    ]
+    fresh.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert evaluate.main(["--stage2", "none", "--fresh", "--fresh-data", str(fresh)]) == 0
+    out = capsys.readouterr().out
+    assert "FRESH set (2 utterances, never trained or tuned on)" in out and "(2/2)" in out
 
 
 @pytest.mark.integration

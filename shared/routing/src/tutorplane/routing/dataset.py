@@ -6,8 +6,14 @@ Each line of ``data/routing_set.jsonl`` is one student utterance::
      "context": [{"role": "user", "text": "...", "subject": "history"}, ...]}
 
 ``kind`` is one of direct, declared, ambiguous, followup, off_topic, distress. The held-out
-quarter is chosen per label by a hash of the id, so it never changes when lines are appended
-elsewhere and the training command never sees it.
+quarter is chosen per label by a hash of the id among the lines without a ``split`` field, so the
+training command never sees it. A line with ``"split": "train"`` is training data only: lines
+written after the held-out quarter was fixed carry it, so adding training data never moves an
+utterance into or out of the held-out part (whose figures are compared across model versions).
+
+``routing_set_fresh.jsonl`` beside it has the same format and is never trained on or tuned
+against: it is a second held-out check, written before a model change and read only to report
+(``tutorplane-routing-eval --fresh``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from pathlib import Path
 from tutorplane.routing.types import Subject, Turn
 
 KINDS = frozenset({"direct", "declared", "ambiguous", "followup", "off_topic", "distress"})
+SPLITS = frozenset({"train"})
 HELDOUT_SHARE = 0.25
+FRESH_FILE = "routing_set_fresh.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +40,16 @@ class Example:
     label: Subject
     kind: str
     context: tuple[Turn, ...] = ()
+    split: str | None = None
 
 
 def default_path() -> Path:
     return Path(str(resources.files("tutorplane.routing") / "data" / "routing_set.jsonl"))
+
+
+def fresh_path() -> Path:
+    """The second held-out set (never trained on, never tuned against)."""
+    return Path(str(resources.files("tutorplane.routing") / "data" / FRESH_FILE))
 
 
 def load_examples(path: Path | None = None) -> list[Example]:
@@ -55,9 +69,14 @@ def load_examples(path: Path | None = None) -> list[Example]:
                     label=Subject(data["label"]),
                     kind=str(data["kind"]),
                     context=tuple(Turn.from_dict(turn) for turn in data.get("context", [])),
+                    split=data.get("split"),
                 )
                 if example.kind not in KINDS:
                     raise ValueError(f"kind must be one of {sorted(KINDS)}, got {example.kind!r}")
+                if example.split is not None and example.split not in SPLITS:
+                    raise ValueError(
+                        f"split must be one of {sorted(SPLITS)} or absent, got {example.split!r}"
+                    )
                 if example.id in seen:
                     raise ValueError(f"duplicate id {example.id!r}")
             except (KeyError, ValueError, TypeError) as exc:
@@ -72,10 +91,14 @@ def _rank(example_id: str) -> str:
 
 
 def heldout_ids(examples: Iterable[Example], share: float = HELDOUT_SHARE) -> frozenset[str]:
-    """A stratified, stable held-out subset: per label, the ``share`` with the smallest id hash."""
+    """A stratified, stable held-out subset: per label, the ``share`` with the smallest id hash.
+
+    Lines pinned to ``split: train`` take no part, so they never shift the held-out choice.
+    """
     by_label: dict[Subject, list[str]] = {}
     for example in examples:
-        by_label.setdefault(example.label, []).append(example.id)
+        if example.split is None:
+            by_label.setdefault(example.label, []).append(example.id)
     chosen: set[str] = set()
     for ids in by_label.values():
         ids.sort(key=_rank)

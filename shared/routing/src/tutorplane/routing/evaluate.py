@@ -1,9 +1,11 @@
 """Evaluate routing on the labelled set: accuracy per class, confusion, stage-1/stage-2 split.
 
-    tutorplane-routing-eval [--stage2 emulator|api|none] [--threshold 0.7] [--verbose]
+    tutorplane-routing-eval [--stage2 emulator|api|none] [--threshold 0.7] [--verbose] [--fresh]
 
 Reports stage 1 alone on the training part and on the held-out part (never trained on), then the
-two-stage router on every example with its stage split. ``--stage2 emulator`` (default) runs the
+two-stage router on every example with its stage split. ``--fresh`` adds the same figures for
+``data/routing_set_fresh.jsonl``, a second held-out set that is never trained on or tuned against
+(read it only to report, after a model change). ``--stage2 emulator`` (default) runs the
 stage-2 classifier against the project's local emulator (its answers are keyword guesses: this
 checks the wiring and the split, not Claude's accuracy); ``--stage2 api`` uses the Anthropic API
 key and model from the environment (TUTOR_ANTHROPIC_API_KEY / TUTOR_CLASSIFIER_MODEL).
@@ -20,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tutorplane.routing.dataset import Example, load_examples, split
+from tutorplane.routing.dataset import Example, fresh_path, load_examples, split
 from tutorplane.routing.local import LocalClassifier
 from tutorplane.routing.router import Router
 from tutorplane.routing.rules import first_rule_hit
@@ -213,6 +215,16 @@ async def run(args: argparse.Namespace) -> str:
         label = f"two-stage, threshold {args.threshold}, stage 2 = {args.stage2}"
         out.append(format_report(f"{label}, ALL", await evaluate(router, examples), verbose=args.verbose))
         out.append(format_report(f"{label}, HELD-OUT", await evaluate(router, heldout)))
+        if args.fresh:
+            fresh = load_examples(args.fresh_data or fresh_path())
+            out.append(
+                format_report(
+                    f"stage 1 alone, FRESH set ({len(fresh)} utterances, never trained or tuned on)",
+                    evaluate_local(local, fresh),
+                    verbose=args.verbose,
+                )
+            )
+            out.append(format_report(f"{label}, FRESH", await evaluate(router, fresh), verbose=args.verbose))
     return "\n".join(out)
 
 
@@ -223,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None, help="labelled JSONL (default: the shipped set)")
     parser.add_argument("--model", type=Path, default=None, help="stage-1 model JSON (default: shipped)")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every misrouted utterance")
+    parser.add_argument(
+        "--fresh", action="store_true", help="also report on the fresh second held-out set (report only)"
+    )
+    parser.add_argument("--fresh-data", type=Path, default=None, help="fresh set JSONL (default: shipped)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold must be within [0, 1], got {args.threshold}")

@@ -3,7 +3,11 @@
 One function, :func:`extract_features`, is used both when training and when classifying, so
 the shipped weights always meet the features they were trained on. Feature names are prefixed by
 kind: ``w:`` word, ``b:`` word bigram, ``c:`` character n-gram, ``lex:`` subject word list hit,
-``shape:`` surface shape (numbers, operators, years, length).
+``cue:`` question-intent cue (``cues.py``), ``shape:`` surface shape (numbers, operators, years,
+length, and whether the subject evidence points at more than one teaching subject).
+
+The n-gram block is scaled to unit length; lexicon, cue and shape features keep a fixed strength
+so a long sentence does not dilute a subject word or an intent.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 
+from tutorplane.routing.cues import cue_hits
 from tutorplane.routing.lexicon import LEXICONS, words
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)?|[+\-*/=×÷^%]")
@@ -28,7 +33,12 @@ STOPWORDS = words(
 )
 
 
-LEXICON_VALUE = 1.0
+# Fixed strengths of the word-list and cue features next to the unit-length n-gram block, picked by
+# cross-validation on the training part (higher values made cross-subject questions overconfident).
+LEXICON_VALUE = 0.6
+CUE_VALUE = 0.6
+TEACHING = ("math", "history", "english")
+MIXED = "shape:mixed"
 
 
 def normalise(text: str) -> str:
@@ -73,19 +83,34 @@ def extract_features(text: str) -> dict[str, float]:
         feats["w:" + norm] = 1.0
     for first, second in itertools.pairwise(normed):
         feats["b:" + first + "_" + second] = 1.0
-    # n-gram block scaled to unit length; lexicon and shape features keep a fixed strength so a
-    # long sentence does not dilute a subject word.
     norm_sq = float(len(feats) - sum(1 for key in feats if key.startswith("shape:")))
     if norm_sq:
         scale = norm_sq**-0.5
         for key in feats:
             if not key.startswith("shape:"):
                 feats[key] = scale
+    evidence: set[str] = set()
     for name, hits in lex_hits.items():
         if hits:
             feats["lex:" + name] = LEXICON_VALUE if hits == 1 else LEXICON_VALUE * 1.5
+            evidence.add(name)
+    cue_count: dict[str, int] = {}
+    for subject, cue in cue_hits(normalise(text), toks):
+        feats[f"cue:{subject}:{cue}"] = CUE_VALUE
+        cue_count[subject] = cue_count.get(subject, 0) + 1
+    for subject, hits in cue_count.items():
+        feats["cue:" + subject] = CUE_VALUE if hits == 1 else CUE_VALUE * 1.5
+        evidence.add(subject)
+    teaching = evidence.intersection(TEACHING)
+    if len(teaching) >= 2:
+        feats[MIXED] = 1.0
     if len(toks) <= 3:
         feats["shape:short"] = 1.0
     if not toks:
         feats["shape:empty"] = 1.0
     return feats
+
+
+def is_mixed(features: dict[str, float]) -> bool:
+    """True when the words and cues point at more than one teaching subject."""
+    return MIXED in features

@@ -30,7 +30,7 @@ MATH_WORDS = words(
     centimetres centimeter metres meter kilometre kilogram grams litre litres maths math mathematics
     arithmetic sequence pattern function functions quadratic linear hundred thousand million billion
     half halves quarter quarters third thirds double twice lcm gcd hcf protractor compass ruler
-    calculus matrix vector simplify expand bar chart pie tally
+    calculus matrix vector simplify expand bar chart pie tally pi
     """
 )
 
@@ -50,13 +50,18 @@ HISTORY_WORDS = words(
     industrial factory reformation renaissance magna carta feudal peasants lords ruler rulers reign
     reigned invented inventor founded founding settlers pilgrims apartheid suffragettes suffrage
     vote voting election elected assassinated assassination monument museum archaeology
-    archaeologist artefact artifact dates timeline historic
+    archaeologist artefact artifact dates timeline historic ancestors gladiator gladiators legion
+    colosseum spartan spartans samurai sultan tsar kaiser trench trenches evacuee evacuees blitz
+    rationing armada monastery monks abbey pilgrimage voyage columbus colonisation colonization celts
+    druids stonehenge neolithic prehistoric anglo wessex mercia normandy elizabethan georgian
+    stuart stuarts edwardian suffragette emancipation segregation hieroglyphics hieroglyphs papyrus
+    sphinx tomb tombs ruins centurion senate republic dictator warrior warriors
     """
 )
 
 ENGLISH_WORDS = words(
     """
-    english grammar spelling spell spelt spelled punctuation comma commas apostrophe semicolon colon
+    english grammar spelling spell spelt spelled wrote punctuation comma commas apostrophe semicolon colon
     sentence sentences paragraph paragraphs essay essays story stories write writing written writer
     author poem poems poetry poet rhyme rhymes rhyming stanza verse novel novels book books chapter
     chapters character characters plot setting theme themes narrator narrative fiction nonfiction
@@ -68,7 +73,8 @@ ENGLISH_WORDS = words(
     persuasive descriptive introduction conclusion draft proofread pronounce pronunciation
     dictionary thesaurus literature shakespeare sonnet haiku limerick dialogue quote quotation
     summary summarise summarize report letter clause phrase phrases capital letters handwriting
-    language
+    language spelt spellings homophone homophones rhyming autobiography biography playwright
+    adjectives determiner determiners exclamation apostrophes contraction contractions
     """
 )
 
@@ -80,9 +86,18 @@ SMALL_TALK_WORDS = words(
     """
 )
 
+WELLBEING_WORDS = words(
+    """
+    afraid frightened worried anxious upset sad crying cry cried lonely alone unsafe unhappy hurt
+    hurts hurting bullied bully bullies bullying stranger strangers nasty hit hitting threatened
+    nightmares
+    """
+)
+
 LEXICONS: dict[str, frozenset[str]] = {
     "math": MATH_WORDS,
     "history": HISTORY_WORDS,
     "english": ENGLISH_WORDS,
     "small_talk": SMALL_TALK_WORDS,
+    "wellbeing": WELLBEING_WORDS,
 }

@@ -1,9 +1,9 @@
 """Stage 1: a fast local subject classifier (rules + a small linear model), with context.
 
 Why a linear model over word and character n-grams rather than an embedding model: it runs in
-every gateway and agent image, on every student turn. The weights are a JSON file of about 80 KB
-and inference is pure Python (a few hundred dictionary look-ups: p50 ~0.1 ms, p99 ~0.3 ms on
-one core, see ``tutorplane-routing-bench``). The PyPI packages that ship all-MiniLM-L6-v2 pull
+every gateway and agent image, on every student turn. The weights are a JSON file of about 150 KB
+and inference is pure Python (a few hundred dictionary look-ups and a few dozen short regular
+expressions: well under a millisecond of CPU per call, see ``tutorplane-routing-bench``). The PyPI packages that ship all-MiniLM-L6-v2 pull
 in torch or onnxruntime (hundreds of megabytes per image), cost milliseconds of CPU per call and
 still need a classifier head trained on the same few hundred examples. With a labelled set this
 small an embedding would mostly buy robustness to unseen wording, which the subject word lists
@@ -12,8 +12,12 @@ uncertain.
 
 The model is a multinomial logistic regression trained by ``python -m tutorplane.routing.train``
 on the training part of ``data/routing_set.jsonl`` and shipped as ``data/local_model.json``;
-nothing is downloaded at run time. Its probabilities are calibrated by a temperature fitted on
-out-of-fold predictions, so ``confidence`` can be compared with the stage-2 threshold.
+nothing is downloaded at run time. Besides words and character n-grams it sees subject word lists
+(``lexicon.py``) and question-intent cues (``cues.py``: "how do I spell", "what year did", an
+arithmetic expression). Its probabilities are calibrated by temperatures fitted on out-of-fold
+predictions, one for utterances whose evidence points at one teaching subject and one for
+cross-subject utterances, so ``confidence`` can be compared with the stage-2 threshold and an
+uncertain cross-subject question goes to stage 2 rather than being confidently wrong.
 
 Context: the subject of the most recent turn in the history is a prior. An utterance that looks
 elliptical ("and what about the year after?", a short reply to the tutor's question) gets a
@@ -37,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tutorplane.routing.features import extract_features
+from tutorplane.routing.features import extract_features, is_mixed
 from tutorplane.routing.rules import RuleHit, first_rule_hit, followup_cue
 from tutorplane.routing.types import (
     RoutingDecision,
@@ -48,7 +52,7 @@ from tutorplane.routing.types import (
     last_subject,
 )
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 DEFAULT_CONTEXT_TURNS = 4
 
 
@@ -64,6 +68,7 @@ class LocalModel:
     bias: tuple[float, ...]
     weights: dict[str, tuple[float, ...]]
     temperature: float
+    temperature_mixed: float
     followup_bonus: float
     carry_bonus: float
     meta: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +79,7 @@ class LocalModel:
             "classes": [c.value for c in self.classes],
             "bias": [round(b, 5) for b in self.bias],
             "temperature": round(self.temperature, 4),
+            "temperature_mixed": round(self.temperature_mixed, 4),
             "followup_bonus": round(self.followup_bonus, 4),
             "carry_bonus": round(self.carry_bonus, 4),
             "meta": self.meta,
@@ -97,6 +103,7 @@ class LocalModel:
             bias=tuple(float(b) for b in data["bias"]),
             weights=weights,
             temperature=float(data["temperature"]),
+            temperature_mixed=float(data["temperature_mixed"]),
             followup_bonus=float(data["followup_bonus"]),
             carry_bonus=float(data["carry_bonus"]),
             meta=dict(data.get("meta", {})),
@@ -156,7 +163,7 @@ class LocalClassifier:
             if row is not None:
                 for k in range(width):
                     z[k] += row[k] * value
-        inv_t = 1.0 / model.temperature
+        inv_t = 1.0 / (model.temperature_mixed if is_mixed(features) else model.temperature)
         return [v * inv_t for v in z]
 
     def probabilities(self, text: str, history: Sequence[Turn] = ()) -> dict[Subject, float]:

@@ -6,12 +6,20 @@ Steps (all deterministic, numpy only, a few seconds on one core):
 
 1. features of every training utterance (``features.extract_features``); character n-grams and
    bigrams seen in fewer than two training utterances are dropped;
-2. multinomial logistic regression with L2, the strength picked by 5-fold cross-validation;
-3. a temperature fitted on the out-of-fold logits (calibration), so the softmax probability of
-   the chosen subject is an honest confidence;
+2. multinomial logistic regression with L2 and label smoothing, the L2 strength picked by 5-fold
+   cross-validation (accuracy first, then log-loss);
+3. two temperatures fitted on the out-of-fold logits (calibration), so the softmax probability of
+   the chosen subject is an honest confidence: one for utterances whose words and cues point at
+   one teaching subject, one for those pointing at several (``features.is_mixed``). Cross-subject
+   questions are where the model is wrong most often; their own temperature keeps their
+   confidence from borrowing the certainty of the clear cases, so they fall below the stage-2
+   threshold instead of being confidently wrong;
 4. the two context bonuses (follow-up / other utterance) fitted on the out-of-fold logits of the
    training examples that have context;
-5. the held-out quarter (``dataset.heldout_ids``) is never read here.
+5. the held-out quarter (``dataset.heldout_ids``) and ``routing_set_fresh.jsonl`` are never read.
+
+The design matrix is kept sparse (an utterance has a few dozen of the thousands of features), so a
+training run is a few hundred sparse products rather than dense ones.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 
 import numpy as np
 from tutorplane.routing.dataset import Example, dataset_digest, default_path, load_examples, split
-from tutorplane.routing.features import extract_features
+from tutorplane.routing.features import extract_features, is_mixed
 from tutorplane.routing.local import LocalModel, default_model_path
 from tutorplane.routing.rules import followup_cue
 from tutorplane.routing.types import Subject, last_subject
@@ -34,8 +42,9 @@ from tutorplane.routing.types import Subject, last_subject
 log = logging.getLogger(__name__)
 
 CLASSES: tuple[Subject, ...] = tuple(Subject)
-L2_GRID = (1e-4, 3e-4, 1e-3, 3e-3)
-TEMPERATURE_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(57))
+L2_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+LABEL_SMOOTHING = 0.05
+TEMPERATURE_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(77))
 FOLLOWUP_GRID = tuple(0.25 * i for i in range(33))
 CARRY_GRID = tuple(0.25 * i for i in range(13))
 FOLDS = 5
@@ -49,31 +58,84 @@ def _vocabulary(feature_rows: list[dict[str, float]]) -> list[str]:
     return sorted(name for name, df in document_freq.items() if df >= 2 or not name.startswith(("c:", "b:")))
 
 
-def _matrix(feature_rows: list[dict[str, float]], vocab: dict[str, int]) -> np.ndarray:
-    x = np.zeros((len(feature_rows), len(vocab)))
-    for i, row in enumerate(feature_rows):
-        for name, value in row.items():
-            j = vocab.get(name)
-            if j is not None:
-                x[i, j] = value
-    return x
+class SparseRows:
+    """A row-sparse design matrix: ``dot(w)`` is X @ w and ``tdot(g)`` is X.T @ g."""
+
+    def __init__(self, feature_rows: list[dict[str, float]], vocab: dict[str, int]) -> None:
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for i, row in enumerate(feature_rows):
+            for name, value in row.items():
+                j = vocab.get(name)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(value)
+        self.n_rows = len(feature_rows)
+        self.n_cols = len(vocab)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.cols = np.asarray(cols, dtype=np.int64)
+        self.vals = np.asarray(vals, dtype=np.float64)
+        self._flat: dict[tuple[str, int], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def take(self, index: np.ndarray) -> SparseRows:
+        """The rows at ``index`` (in that order)."""
+        new_id = np.full(self.n_rows, -1, dtype=np.int64)
+        new_id[index] = np.arange(len(index))
+        keep = new_id[self.rows] >= 0
+        out = SparseRows.__new__(SparseRows)
+        out.n_rows, out.n_cols = len(index), self.n_cols
+        out.rows, out.cols, out.vals = new_id[self.rows[keep]], self.cols[keep], self.vals[keep]
+        out._flat = {}
+        return out
+
+    def _flat_index(self, which: str, width: int) -> np.ndarray:
+        key = (which, width)
+        cached = self._flat.get(key)
+        if cached is None:
+            index = self.rows if which == "rows" else self.cols
+            cached = self._flat[key] = (index[:, None] * width + np.arange(width)).ravel()
+        return cached
+
+    def dot(self, w: np.ndarray) -> np.ndarray:
+        width = w.shape[1]
+        contrib = np.take(w, self.cols, axis=0)
+        contrib *= self.vals[:, None]
+        flat = np.bincount(
+            self._flat_index("rows", width), weights=contrib.ravel(), minlength=self.n_rows * width
+        )
+        return flat.reshape(self.n_rows, width)
+
+    def tdot(self, g: np.ndarray) -> np.ndarray:
+        width = g.shape[1]
+        contrib = np.take(g, self.rows, axis=0)
+        contrib *= self.vals[:, None]
+        flat = np.bincount(
+            self._flat_index("cols", width), weights=contrib.ravel(), minlength=self.n_cols * width
+        )
+        return flat.reshape(self.n_cols, width)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit(x: SparseRows, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
     """Softmax regression by Adam on the mean cross-entropy + l2/2 * |W|^2 (bias unpenalised)."""
-    n, d = x.shape
+    n, d = len(x), x.n_cols
     k = y.shape[1]
+    target = y * (1.0 - LABEL_SMOOTHING) + LABEL_SMOOTHING / k
     w = np.zeros((d, k))
     b = np.log(y.mean(axis=0) + 1e-6)
     mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
     lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
     for step in range(1, STEPS + 1):
-        z = x @ w + b
+        z = x.dot(w) + b
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
-        grad_z = (p - y) / n
-        gw = x.T @ grad_z + l2 * w
+        grad_z = (p - target) / n
+        gw = x.tdot(grad_z) + l2 * w
         gb = grad_z.sum(axis=0)
         mw = beta1 * mw + (1 - beta1) * gw
         vw = beta2 * vw + (1 - beta2) * gw * gw
@@ -95,13 +157,13 @@ def _folds(n: int) -> list[np.ndarray]:
     return [order[i::FOLDS] for i in range(FOLDS)]
 
 
-def _out_of_fold_logits(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+def _out_of_fold_logits(x: SparseRows, y: np.ndarray, l2: float) -> np.ndarray:
     logits = np.zeros_like(y)
     for held in _folds(len(x)):
         mask = np.ones(len(x), dtype=bool)
         mask[held] = False
-        w, b = _fit(x[mask], y[mask], l2)
-        logits[held] = x[held] @ w + b
+        w, b = _fit(x.take(np.flatnonzero(mask)), y[mask], l2)
+        logits[held] = x.take(held).dot(w) + b
     return logits
 
 
@@ -123,38 +185,41 @@ def train(examples: list[Example]) -> tuple[LocalModel, dict[str, Any]]:
     rows = [extract_features(e.text) for e in examples]
     vocab_list = _vocabulary(rows)
     vocab = {name: j for j, name in enumerate(vocab_list)}
-    x = _matrix(rows, vocab)
+    x = SparseRows(rows, vocab)
     y = np.zeros((len(examples), len(CLASSES)))
     for i, example in enumerate(examples):
         y[i, CLASSES.index(example.label)] = 1.0
     labels = y.argmax(axis=1)
+
+    def nll(z: np.ndarray, target: np.ndarray) -> float:
+        return float(-(_log_softmax(z) * target).sum(axis=1).mean()) if len(z) else 0.0
 
     scores = {}
     oof_by_l2 = {}
     for l2 in L2_GRID:
         oof = _out_of_fold_logits(x, y, l2)
         oof_by_l2[l2] = oof
-        scores[l2] = float((oof.argmax(axis=1) == labels).mean()) - 1e-3 * float(
-            -(_log_softmax(oof) * y).sum(axis=1).mean()
-        )
+        scores[l2] = float((oof.argmax(axis=1) == labels).mean()) - 1e-3 * nll(oof, y)
     l2 = max(L2_GRID, key=lambda value: scores[value])
     oof = oof_by_l2[l2]
 
-    def nll(z: np.ndarray) -> float:
-        return float(-(_log_softmax(z) * y).sum(axis=1).mean())
-
-    temperature = min(TEMPERATURE_GRID, key=lambda t: nll(oof / t))
+    mixed = np.array([is_mixed(row) for row in rows], dtype=bool)
+    temperature = min(TEMPERATURE_GRID, key=lambda t: nll(oof[~mixed] / t, y[~mixed]))
+    temperature_mixed = (
+        min(TEMPERATURE_GRID, key=lambda t: nll(oof[mixed] / t, y[mixed])) if mixed.any() else temperature
+    )
+    scale = np.where(mixed, 1.0 / temperature_mixed, 1.0 / temperature)[:, None]
     with_context = [i for i, e in enumerate(examples) if last_subject(e.context) is not None]
     ctx_examples = [examples[i] for i in with_context]
     ctx_y = y[with_context]
-    ctx_z = oof[with_context] / temperature
+    ctx_z = (oof * scale)[with_context]
     best = (float("inf"), 0.0, 0.0)
     for followup in FOLLOWUP_GRID:
         for carry in CARRY_GRID:
             if carry > followup:
                 continue
             z = ctx_z + _context_offsets(ctx_examples, followup, carry)
-            loss = float(-(_log_softmax(z) * ctx_y).sum(axis=1).mean()) if with_context else 0.0
+            loss = nll(z, ctx_y)
             best = min(best, (loss, followup, carry))
     _, followup_bonus, carry_bonus = best
 
@@ -162,10 +227,13 @@ def train(examples: list[Example]) -> tuple[LocalModel, dict[str, Any]]:
     weights = {
         name: tuple(float(v) for v in w[j]) for name, j in vocab.items() if float(np.abs(w[j]).max()) >= 1e-3
     }
-    oof_calibrated = oof / temperature + _context_offsets(examples, followup_bonus, carry_bonus)
+    oof_calibrated = oof * scale + _context_offsets(examples, followup_bonus, carry_bonus)
     diagnostics = {
         "l2": l2,
+        "label_smoothing": LABEL_SMOOTHING,
         "temperature": temperature,
+        "temperature_mixed": temperature_mixed,
+        "mixed_train_examples": int(mixed.sum()),
         "followup_bonus": followup_bonus,
         "carry_bonus": carry_bonus,
         "cv_accuracy_model_only": round(float((oof_calibrated.argmax(axis=1) == labels).mean()), 4),
@@ -177,6 +245,7 @@ def train(examples: list[Example]) -> tuple[LocalModel, dict[str, Any]]:
         bias=tuple(float(v) for v in b),
         weights=weights,
         temperature=temperature,
+        temperature_mixed=temperature_mixed,
         followup_bonus=followup_bonus,
         carry_bonus=carry_bonus,
         meta=diagnostics,
