@@ -1,0 +1,263 @@
+"""Deployments of the agent pool (version A), the gateway (version B) and the guardrail service.
+
+Each pod runs as non-root with a read-only root filesystem, no capabilities and the runtime's
+seccomp profile; its termination grace is the variant's drain grace (>= its session cap), so a
+rollout or a scale-down lets open sessions finish. A pool's revision is the hash of its pod
+template; the agent registers with LiveKit as ``<td>-a-<revision>`` so two revisions never
+receive each other's dispatches.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import constants as c
+from ..hashing import stable_hash
+from ..spec import Variant
+from . import settings as env
+from .common import (
+    Obj,
+    container_security_context,
+    finalize,
+    http_probes,
+    image_pull_secrets,
+    labels,
+    metadata,
+    pod_security_context,
+    resources,
+    scrape_annotations,
+    selector_labels,
+    tmp_volume,
+)
+from .context import BuildContext
+
+
+def _deployment(
+    ctx: BuildContext,
+    name: str,
+    component: str,
+    variant_name: str | None,
+    variant: Variant | None,
+    pod_spec: Obj,
+    port: int,
+    replicas: int | None,
+    strategy: Obj,
+) -> tuple[Obj, str]:
+    """Wrap a pod spec into a Deployment; return it with the pod template's revision hash."""
+    template_annotations = {c.ANNOTATION_CONFIG_HASH: env.settings_hash(ctx), **scrape_annotations(port)}
+    unrevisioned = {"metadata": {"annotations": template_annotations}, "spec": pod_spec}
+    revision = stable_hash(unrevisioned)
+    containers = [
+        {**ctr, "env": [*ctr.get("env", []), {"name": "TUTOR_REVISION", "value": revision}]}
+        for ctr in pod_spec["containers"]
+    ]
+    template = {
+        "metadata": {
+            "annotations": template_annotations,
+            "labels": labels(ctx, component, variant_name, revision),
+        },
+        "spec": {**pod_spec, "containers": containers},
+    }
+    spec: Obj = {
+        "selector": {"matchLabels": selector_labels(ctx, component)},
+        "strategy": strategy,
+        "revisionHistoryLimit": 5,
+        "progressDeadlineSeconds": 900,
+        "template": template,
+    }
+    if replicas is not None:
+        spec["replicas"] = replicas
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(ctx, name, component, variant_name, revision),
+        "spec": spec,
+    }
+    return finalize(deployment), revision
+
+
+def _replicas(variant: Variant, enabled: bool = True) -> int | None:
+    """Fixed replicas, or None so the autoscaler alone owns the field (no fight over it)."""
+    if variant.autoscaling.enabled and enabled:
+        return None
+    return variant.replicas
+
+
+def _pod(
+    ctx: BuildContext,
+    service_account: str,
+    container: Obj,
+    grace: int,
+    extra_volumes: list[Obj] | None = None,
+) -> Obj:
+    tmp, tmp_mount = tmp_volume()
+    container.setdefault("volumeMounts", []).insert(0, tmp_mount)
+    pod: Obj = {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": grace,
+        "enableServiceLinks": False,
+        "containers": [container],
+        "volumes": [tmp, *(extra_volumes or [])],
+    }
+    pulls = image_pull_secrets(ctx)
+    if pulls:
+        pod["imagePullSecrets"] = pulls
+    return pod
+
+
+def agent_name(ctx: BuildContext, revision: str) -> str:
+    return f"{ctx.owner.name}-a-{revision}"
+
+
+def agent_pool(ctx: BuildContext) -> tuple[Obj, str]:
+    """Version A: the LiveKit worker pool. Returns the Deployment and its revision."""
+    variant = ctx.spec.variants.a
+    name = ctx.child_name("agent")
+    container: Obj = {
+        "name": "agent",
+        "image": ctx.spec.images.agent,
+        "imagePullPolicy": ctx.spec.images.pull_policy.value,
+        "ports": [{"name": "health", "containerPort": c.AGENT_HEALTH_PORT}],
+        "envFrom": env.env_from_settings(ctx),
+        "env": [
+            *env.session_env(variant),
+            *env.provider_env(ctx),
+            *env.database_env(ctx),
+            *env.redis_env(ctx),
+            *env.livekit_env(ctx),
+            *env.langfuse_env(ctx),
+            *env.extra_env(variant),
+        ],
+        "resources": resources(variant.resources),
+        "securityContext": container_security_context(),
+        **http_probes(c.AGENT_HEALTH_PORT, startup_failures=60),
+    }
+    pod = _pod(ctx, ctx.child_name("agent"), container, variant.drain_grace_seconds)
+    # The agent name depends on the revision, which is the hash of everything above: append it last.
+    deployment, revision = _deployment(
+        ctx,
+        name,
+        c.COMPONENT_AGENT,
+        "A",
+        variant,
+        pod,
+        c.AGENT_HEALTH_PORT,
+        _replicas(variant),
+        # New workers register before old ones get SIGTERM; old ones then drain their sessions.
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}},
+    )
+    for ctr in deployment["spec"]["template"]["spec"]["containers"]:
+        ctr["env"].append({"name": "TUTOR_AGENT_NAME", "value": agent_name(ctx, revision)})
+    return finalize(deployment), revision
+
+
+def gateway(ctx: BuildContext) -> tuple[Obj, str]:
+    """Version B and the front door of both versions (session assignment, web app)."""
+    variant = ctx.spec.variants.b
+    container: Obj = {
+        "name": "gateway",
+        "image": ctx.spec.images.gateway,
+        "imagePullPolicy": ctx.spec.images.pull_policy.value,
+        "ports": [{"name": "http", "containerPort": c.GATEWAY_PORT}],
+        "envFrom": env.env_from_settings(ctx),
+        "env": [
+            {"name": "TUTOR_VARIANT_CONFIG_PATH", "value": f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"},
+            *env.session_env(variant),
+            *env.provider_env(ctx),
+            *env.database_env(ctx),
+            *env.redis_env(ctx),
+            *env.livekit_env(ctx),
+            *env.gateway_secret_env(ctx),
+            *env.langfuse_env(ctx),
+            *env.extra_env(variant),
+        ],
+        "volumeMounts": [{"name": "variants", "mountPath": c.VARIANT_CONFIG_DIR, "readOnly": True}],
+        "resources": resources(variant.resources),
+        "securityContext": container_security_context(),
+        **http_probes(c.GATEWAY_PORT),
+    }
+    # The variant ConfigMap is mounted as a directory (not subPath) so kubelet refreshes the file.
+    volumes = [{"name": "variants", "configMap": {"name": ctx.child_name("variants")}}]
+    pod = _pod(ctx, ctx.child_name("gateway"), container, variant.drain_grace_seconds, volumes)
+    return _deployment(
+        ctx,
+        ctx.child_name("gateway"),
+        c.COMPONENT_GATEWAY,
+        "B",
+        variant,
+        pod,
+        c.GATEWAY_PORT,
+        # The gateway is the front door of A as well: it runs even when B takes no sessions.
+        _replicas(variant),
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+    )
+
+
+def guardrail(ctx: BuildContext) -> tuple[Obj, str]:
+    spec = ctx.spec.guardrail
+    container: Obj = {
+        "name": "guardrail",
+        "image": ctx.spec.images.guardrail,
+        "imagePullPolicy": ctx.spec.images.pull_policy.value,
+        "ports": [{"name": "http", "containerPort": c.GUARDRAIL_PORT}],
+        "envFrom": env.env_from_settings(ctx),
+        "env": [
+            {"name": "TUTOR_GUARDRAIL_FAIL_MODE", "value": spec.fail_mode.value},
+            {"name": "TUTOR_GUARDRAIL_THRESHOLDS", "value": _json(spec.thresholds)},
+            *env.provider_env(ctx, anthropic=False),
+            *env.langfuse_env(ctx),
+        ],
+        "resources": resources(spec.resources),
+        "securityContext": container_security_context(),
+        **http_probes(c.GUARDRAIL_PORT),
+    }
+    pod = _pod(ctx, ctx.child_name("guardrail"), container, 60)
+    return _deployment(
+        ctx,
+        ctx.child_name("guardrail"),
+        c.COMPONENT_GUARDRAIL,
+        None,
+        None,
+        pod,
+        c.GUARDRAIL_PORT,
+        spec.replicas,
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+    )
+
+
+def _json(data: dict[str, float]) -> str:
+    return json.dumps(dict(sorted(data.items())), separators=(",", ":"))
+
+
+def migration_job(ctx: BuildContext) -> Obj:
+    """Applies the database migrations once per image and database; Jobs are immutable, so the
+    name carries the hash of what it runs and a change makes a new Job (the old one is pruned)."""
+    image = ctx.spec.images.migrations or ctx.spec.images.gateway
+    container: Obj = {
+        "name": "migrate",
+        "image": image,
+        "imagePullPolicy": ctx.spec.images.pull_policy.value,
+        "command": ["tutorplane-db", "migrate", "up"],
+        "env": [{"name": "TUTOR_ENVIRONMENT", "value": "production"}, *env.database_env(ctx)],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": container_security_context(),
+    }
+    pod = _pod(ctx, ctx.child_name("migrations"), container, 30)
+    pod["restartPolicy"] = "Never"
+    digest = stable_hash({"image": image, "env": container["env"]}, length=8)
+    name = ctx.child_name(f"migrate-{digest}")
+    meta = metadata(ctx, name, c.COMPONENT_MIGRATIONS)
+    return finalize(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": meta,
+            "spec": {
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 900,
+                "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+            },
+        }
+    )
