@@ -1,0 +1,39 @@
+"""Graceful shutdown: after SIGTERM the replica reports not-ready, long-lived feeds are told to
+reconnect elsewhere, and open turn streams get ``drain_grace_s`` to finish before the server exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class DrainState:
+    def __init__(self) -> None:
+        self.draining = False
+        self.started_at: float | None = None
+        self.open_streams = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def begin(self) -> None:
+        if not self.draining:
+            self.draining = True
+            self.started_at = time.monotonic()
+
+    def stream_opened(self) -> None:
+        self.open_streams += 1
+        self._idle.clear()
+
+    def stream_closed(self) -> None:
+        self.open_streams = max(0, self.open_streams - 1)
+        if self.open_streams == 0:
+            self._idle.set()
+
+    async def wait_idle(self, grace_s: float) -> bool:
+        """True when every stream ended within ``grace_s`` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,179 @@
+"""Who owns a session, and the next turn index — answered without PostgreSQL when it is down.
+
+Session facts are written to Redis at creation (``<prefix>session:<id>``, 24 h) and cached in
+process for a few seconds; the database is the fallback. Turn indexes come from a Redis counter
+per session, so two replicas never hand out the same index; when the counter is missing (Redis
+restarted) it is re-seeded from the highest index stored in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from tutorplane.db import repository
+from tutorplane.routing.types import Subject, Turn
+
+log = logging.getLogger(__name__)
+
+SESSION_TTL_S = 24 * 3600
+HISTORY_KEEP = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    student_id: str
+    variant: str
+    revision: str
+    deployment: str
+    room_name: str | None
+    ended: bool
+
+
+class SessionUnavailableError(Exception):
+    """Neither Redis nor PostgreSQL could say who owns the session."""
+
+
+class SessionDirectory:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        pool: asyncpg.Pool,
+        *,
+        prefix: str = "tutor:",
+        local_ttl_s: float = 5.0,
+        local_max: int = 10000,
+    ) -> None:
+        self._redis = redis
+        self._pool = pool
+        self._prefix = prefix
+        self._local_ttl = local_ttl_s
+        self._local_max = local_max
+        self._local: OrderedDict[str, tuple[float, SessionInfo]] = OrderedDict()
+
+    def _key(self, session_id: str) -> str:
+        return f"{self._prefix}session:{session_id}"
+
+    def _remember(self, info: SessionInfo) -> None:
+        self._local[info.id] = (time.monotonic() + self._local_ttl, info)
+        self._local.move_to_end(info.id)
+        while len(self._local) > self._local_max:
+            self._local.popitem(last=False)
+
+    async def put(self, info: SessionInfo) -> None:
+        """Record a new session (turn counter starts at 0)."""
+        self._remember(info)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self._key(info.id), json.dumps(asdict(info)), ex=SESSION_TTL_S)
+                pipe.set(f"{self._key(info.id)}:turns", 0, ex=SESSION_TTL_S)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("session not cached in redis", extra={"session_id": info.id, "error": str(exc)})
+
+    async def mark_ended(self, info: SessionInfo) -> None:
+        ended = SessionInfo(**{**asdict(info), "ended": True})
+        self._remember(ended)
+        try:
+            await self._redis.set(self._key(info.id), json.dumps(asdict(ended)), ex=SESSION_TTL_S)
+        except (RedisError, OSError):
+            pass
+
+    async def get(self, session_id: str) -> SessionInfo | None:
+        """The session, or None when it does not exist. Raises SessionUnavailableError."""
+        try:
+            session_id = str(uuid.UUID(session_id))
+        except ValueError:
+            return None
+        cached = self._local.get(session_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        redis_ok = True
+        try:
+            raw = await self._redis.get(self._key(session_id))
+        except (RedisError, OSError):
+            raw, redis_ok = None, False
+        if raw is not None:
+            info = SessionInfo(**json.loads(raw))
+            self._remember(info)
+            return info
+        try:
+            row = await repository.get_session(self._pool, uuid.UUID(session_id))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise SessionUnavailableError(str(exc)) from exc
+        if row is None:
+            return None
+        info = SessionInfo(
+            id=str(row.id),
+            student_id=str(row.student_id),
+            variant=row.variant,
+            revision=row.revision,
+            deployment=row.deployment,
+            room_name=row.room_name,
+            ended=row.ended_at is not None,
+        )
+        self._remember(info)
+        if redis_ok:
+            await self._reseed(info)
+        return info
+
+    async def _reseed(self, info: SessionInfo) -> None:
+        """Redis lost this session: store it again and continue the turn counter after the DB's."""
+        try:
+            highest = await self._pool.fetchval(
+                "SELECT max(turn_index) FROM public.transcript_turns WHERE session_id = $1",
+                uuid.UUID(info.id),
+            )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self._key(info.id), json.dumps(asdict(info)), ex=SESSION_TTL_S)
+                pipe.set(
+                    f"{self._key(info.id)}:turns",
+                    0 if highest is None else int(highest) + 1,
+                    nx=True,
+                    ex=SESSION_TTL_S,
+                )
+                await pipe.execute()
+        except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning(
+                "could not re-seed session in redis", extra={"session_id": info.id, "error": str(exc)}
+            )
+
+    async def begin_turn(self, session_id: str, history_turns: int) -> tuple[int, list[Turn]]:
+        """Reserve the next turn index (shared counter) and fetch recent history in one round trip."""
+        key = self._key(session_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(f"{key}:turns")
+            pipe.lrange(f"{key}:history", -history_turns, -1) if history_turns else pipe.echo(b"")
+            counter, raw_history = await pipe.execute()
+        history: list[Turn] = []
+        for item in raw_history or []:
+            try:
+                data: dict[str, Any] = json.loads(item)
+                subject = data.get("subject")
+                history.append(
+                    Turn(role=data["role"], text=data["text"], subject=Subject(subject) if subject else None)
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+        # The counter starts at 0 on creation, so the first INCR yields 1 -> index 0.
+        return int(counter) - 1, history
+
+    async def remember_turns(self, session_id: str, turns: list[dict[str, Any]]) -> None:
+        key = f"{self._key(session_id)}:history"
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(key, *[json.dumps(t) for t in turns])
+                pipe.ltrim(key, -HISTORY_KEEP, -1)
+                pipe.expire(key, SESSION_TTL_S)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("turn history not stored", extra={"session_id": session_id, "error": str(exc)})

@@ -1,0 +1,107 @@
+"""Speaks released sentences in order, streaming PCM audio events as they are synthesized.
+
+Sentences that are already waiting when the previous speech request finishes go out in one
+request (up to a few sentences): with a slow model every sentence is spoken alone as soon as it is
+released, with a fast one the number of TTS round trips drops. The first sentence is always alone,
+so coalescing never delays the first audio. A TTS failure ends audio for the turn (the text still
+streams) with one ``error`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import openai
+from tutorplane.gateway.services.speech import SpeechSynthesizer
+from tutorplane.gateway.services.sse import sse_event
+
+log = logging.getLogger(__name__)
+
+MAX_SENTENCES = 4
+MAX_CHARS = 480
+SPEECH_FAILED = "Speech is unavailable right now; the answer is shown as text."
+
+
+class SentenceSpeaker:
+    def __init__(
+        self,
+        speech: SpeechSynthesizer,
+        voice: str,
+        emit: Callable[[bytes], None],
+        *,
+        on_first_audio: Callable[[], object],
+        on_usage: Callable[[float], None],
+    ) -> None:
+        self._speech = speech
+        self._voice = voice
+        self._emit = emit
+        self._on_first_audio = on_first_audio
+        self._on_usage = on_usage
+        self._queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="tts")
+        self._audio_started = False
+
+    def say(self, index: int, text: str) -> None:
+        self._queue.put_nowait((index, text))
+
+    async def finish(self) -> None:
+        """Speak everything queued, then stop."""
+        self._queue.put_nowait(None)
+        await self._task
+
+    async def aclose(self) -> None:
+        if not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            chars = len(item[1])
+            ended = False
+            while not self._queue.empty() and len(batch) < MAX_SENTENCES and chars < MAX_CHARS:
+                following = self._queue.get_nowait()
+                if following is None:
+                    ended = True
+                    break
+                batch.append(following)
+                chars += len(following[1])
+            try:
+                await self._speak(batch)
+            except openai.OpenAIError as exc:
+                log.warning("speech synthesis failed; continuing without audio", extra={"error": repr(exc)})
+                self._emit(sse_event("error", {"message": SPEECH_FAILED}))
+                return
+            if ended:
+                return
+
+    async def _speak(self, batch: list[tuple[int, str]]) -> None:
+        first, last = batch[0][0], batch[-1][0]
+        text = " ".join(t for _, t in batch)
+        n_bytes = 0
+        seq = 0
+        rate = self._speech.sample_rate
+        async for chunk in self._speech.stream(text, self._voice):
+            if not self._audio_started:
+                self._audio_started = True
+                self._on_first_audio()
+            n_bytes += len(chunk)
+            payload: dict[str, Any] = {
+                "index": first,
+                "through": last,
+                "seq": seq,
+                "sample_rate": rate,
+                "pcm": base64.b64encode(chunk).decode("ascii"),
+            }
+            self._emit(sse_event("audio", payload))
+            seq += 1
+        self._on_usage(self._speech.seconds(n_bytes))

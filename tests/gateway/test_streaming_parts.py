@@ -1,0 +1,92 @@
+"""Delta coalescing and sentence speech (real OpenAI SDK against the emulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from openai import AsyncOpenAI
+from tutorplane.emulators import EmulatorServer
+from tutorplane.gateway.services.coalesce import coalesce_ready
+from tutorplane.gateway.services.speaker import SentenceSpeaker
+from tutorplane.gateway.services.speech import SpeechSynthesizer
+
+pytestmark = pytest.mark.integration
+
+
+async def bursty() -> AsyncIterator[str]:
+    for delta in ("One. ", "Two. ", "Three. "):
+        yield delta  # three deltas ready at once (one network read)
+    await asyncio.sleep(0.01)
+    yield "Four."
+
+
+async def test_ready_deltas_are_passed_on_together_and_nothing_waits() -> None:
+    assert [d async for d in coalesce_ready(bursty())] == ["One. Two. Three. ", "Four."]
+
+
+async def test_source_errors_surface_after_the_text_before_them() -> None:
+    async def failing() -> AsyncIterator[str]:
+        yield "Partial answer. "
+        raise ConnectionError("model stream dropped")
+
+    seen: list[str] = []
+    with pytest.raises(ConnectionError, match="dropped"):
+        async for delta in coalesce_ready(failing()):
+            seen.append(delta)
+    assert seen == ["Partial answer. "]
+
+
+async def test_closing_early_closes_the_source() -> None:
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "more "
+                await asyncio.sleep(0)
+        finally:
+            closed.set()
+
+    stream = coalesce_ready(endless())
+    assert await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert closed.is_set()
+
+
+async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> None:
+    async with EmulatorServer() as emu:
+        client = AsyncOpenAI(api_key="sk-test", base_url=emu.openai_base_url)
+        speech = SpeechSynthesizer(client, model="gpt-4o-mini-tts", sample_rate=24000, chunk_bytes=9600)
+        events: list[dict[str, object]] = []
+        usage: list[float] = []
+        first_audio: list[bool] = []
+
+        def emit(raw: bytes) -> None:
+            lines = raw.decode().strip().splitlines()
+            events.append(
+                {"event": lines[0].removeprefix("event: "), **json.loads(lines[1].removeprefix("data: "))}
+            )
+
+        speaker = SentenceSpeaker(
+            speech, "alloy", emit, on_first_audio=lambda: first_audio.append(True), on_usage=usage.append
+        )
+        speaker.say(0, "The first sentence is spoken alone.")
+        await asyncio.sleep(0)
+        for i in range(1, 7):
+            speaker.say(i, f"Sentence number {i} waits for its turn.")
+        await speaker.finish()
+        await client.close()
+        requests = emu.script.requests("speech")
+
+    audio = [e for e in events if e["event"] == "audio"]
+    groups = sorted({(e["index"], e["through"]) for e in audio})
+    assert groups[0] == (0, 0)
+    assert [g for g in groups if g[0] > 0] == [(1, 4), (5, 6)]  # at most four sentences per request
+    assert len(requests) == len(groups) == len(usage) == 3
+    assert first_audio == [True]
+    total = sum(len(base64.b64decode(str(e["pcm"]))) for e in audio)
+    assert sum(usage) == pytest.approx(total / 48000)
