@@ -1,0 +1,1 @@
+"""The tutors: an orchestrator that routes, and math, history and English specialists."""
