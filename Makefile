@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo test test-all lint typecheck bench migrate up down logs render clean
+.PHONY: install system-deps frontend demo test test-all lint typecheck bench migrate up down logs render clean
 
 install:
 	@scripts/install.sh
@@ -14,10 +14,14 @@ install:
 system-deps:
 	@scripts/system-deps.sh
 
-demo: install
+frontend: install
+	@scripts/frontend.sh build
+
+demo: install system-deps frontend
 	$(PY) -m tutorplane.devstack
 
-test: install system-deps
+test: install system-deps frontend
+	@scripts/frontend.sh test
 	$(PY) -m pytest -m "unit or integration or browser or cluster or live_api" $(PYTEST_ARGS)
 
 lint: install
