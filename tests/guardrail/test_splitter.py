@@ -453,8 +453,13 @@ def test_random_text_never_loses_characters() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Hello there." + " " * 5000 + "Next one.", "Wow" + "!" * 5000 + " Next.", "Done." + "🎉" * 3000 + " Next.",
-     "(" * 3000 + "a.", "Fine." + ")" * 3000 + " Next."],
+    [
+        "Hello there." + " " * 5000 + "Next one.",
+        "Wow" + "!" * 5000 + " Next.",
+        "Done." + "🎉" * 3000 + " Next.",
+        "(" * 3000 + "a.",
+        "Fine." + ")" * 3000 + " Next.",
+    ],
     ids=["blank run", "terminator run", "emoji run", "open brackets", "closer run"],
 )
 def test_degenerate_output_stays_linear_and_deterministic(text: str) -> None:
@@ -462,4 +467,3 @@ def test_degenerate_output_stays_linear_and_deterministic(text: str) -> None:
     assert _feed(text, [1] * len(text)) == whole
     assert _visible("".join(whole)) == _visible(text)
     assert all(len(chunk) <= 240 for chunk in whole)
-
