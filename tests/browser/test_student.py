@@ -157,6 +157,8 @@ def test_mobile_layout(browser: Any, stack: Stack) -> None:
 
 def test_keyboard_and_labels(page: Any, stack: Stack) -> None:
     page.goto("/")
+    # Tab only once the app has rendered, or focus can land outside the document.
+    expect(page.get_by_label("Name or e-mail")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     page.get_by_label("Name or e-mail").fill("sam")
