@@ -76,7 +76,7 @@ class Images(_Model):
 
 class Models(_Model):
     classifier: str = "claude-haiku-4-5"
-    math: str = "claude-sonnet-4-5"
+    math: str = "claude-sonnet-4-6"
     history: str = "gpt-4.1-mini"
     orchestrator: str = "gpt-4.1-mini"
     realtime: str = "gpt-realtime"

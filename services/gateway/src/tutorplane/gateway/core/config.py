@@ -53,6 +53,7 @@ class ModelPrice(BaseModel):
 DEFAULT_PRICES: dict[str, ModelPrice] = {
     "claude-haiku-4-5": ModelPrice(input_per_mtok=1.0, output_per_mtok=5.0),
     "claude-sonnet-4-5": ModelPrice(input_per_mtok=3.0, output_per_mtok=15.0),
+    "claude-sonnet-4-6": ModelPrice(input_per_mtok=3.0, output_per_mtok=15.0),
     "gpt-4.1-mini": ModelPrice(input_per_mtok=0.4, output_per_mtok=1.6),
     "gpt-4o-mini-tts": ModelPrice(input_per_mtok=0.6, per_audio_second=0.00025),
     "gpt-4o-mini-transcribe": ModelPrice(per_audio_second=0.0001),
