@@ -42,6 +42,10 @@ def _default(field: Any) -> str:
     if field.is_required():
         return "required"
     value = field.get_default(call_default_factory=True)
+    if isinstance(value, Path) and value.is_absolute():
+        # Defaults computed from the install location read the same on every checkout.
+        root = Path.cwd().resolve()
+        value = value.relative_to(root) if value.is_relative_to(root) else Path("<install dir>") / value.name
     text = "" if value is None else str(getattr(value, "value", value))
     return f"`{text}`" if text else "—"
 
