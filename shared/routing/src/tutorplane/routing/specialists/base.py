@@ -73,6 +73,29 @@ class StreamingSpecialist:
     subject: Subject = Subject.off_topic
     model: str | None = None
 
+    def __init__(
+        self,
+        client: Any,
+        *,
+        name: str,
+        subject: Subject,
+        system: str,
+        model: str,
+        temperature: float | None,
+        max_tokens: int,
+        timeout_s: float,
+        context_turns: int,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.subject = subject
+        self.system = system
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.context_turns = context_turns
+
     def stream(self, question: str, history: Sequence[Turn] = ()) -> SpecialistReply:
         reply = SpecialistReply(self.name, self.model)
         return reply._attach(self._guarded(question, history, reply))

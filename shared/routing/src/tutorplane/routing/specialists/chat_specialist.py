@@ -14,28 +14,7 @@ from tutorplane.routing.types import Subject, Turn, Usage
 
 
 class OpenAIChatSpecialist(StreamingSpecialist):
-    def __init__(
-        self,
-        client: AsyncOpenAI,
-        *,
-        name: str,
-        subject: Subject,
-        system: str,
-        model: str,
-        temperature: float | None,
-        max_tokens: int,
-        timeout_s: float,
-        context_turns: int,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self.subject = subject
-        self.system = system
-        self.model = model
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
-        self.context_turns = context_turns
+    client: AsyncOpenAI
 
     def request(self, question: str, history: Sequence[Turn]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -71,7 +50,12 @@ class OpenAIChatSpecialist(StreamingSpecialist):
             await stream.close()
 
 
-class HistorySpecialist(OpenAIChatSpecialist):
+class _PromptedChatSpecialist(OpenAIChatSpecialist):
+    """A chat specialist whose name, subject and system prompt are fixed by the subclass."""
+
+    SUBJECT: Subject
+    PROMPT: str
+
     def __init__(
         self,
         client: AsyncOpenAI,
@@ -85,9 +69,9 @@ class HistorySpecialist(OpenAIChatSpecialist):
     ) -> None:
         super().__init__(
             client,
-            name="history",
-            subject=Subject.history,
-            system=render(HISTORY_SYSTEM, ages),
+            name=self.SUBJECT.value,
+            subject=self.SUBJECT,
+            system=render(self.PROMPT, ages),
             model=model,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -96,28 +80,13 @@ class HistorySpecialist(OpenAIChatSpecialist):
         )
 
 
-class EnglishTextSpecialist(OpenAIChatSpecialist):
+class HistorySpecialist(_PromptedChatSpecialist):
+    SUBJECT = Subject.history
+    PROMPT = HISTORY_SYSTEM
+
+
+class EnglishTextSpecialist(_PromptedChatSpecialist):
     """English over chat completions, for typed sessions that have no Realtime audio."""
 
-    def __init__(
-        self,
-        client: AsyncOpenAI,
-        *,
-        model: str,
-        temperature: float | None = 0.5,
-        max_tokens: int = 400,
-        timeout_s: float = 15.0,
-        context_turns: int = 8,
-        ages: str = "8-16",
-    ) -> None:
-        super().__init__(
-            client,
-            name="english",
-            subject=Subject.english,
-            system=render(ENGLISH_SYSTEM, ages),
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            timeout_s=timeout_s,
-            context_turns=context_turns,
-        )
+    SUBJECT = Subject.english
+    PROMPT = ENGLISH_SYSTEM

@@ -15,28 +15,7 @@ from tutorplane.routing.types import Subject, Turn, Usage
 class AnthropicSpecialist(StreamingSpecialist):
     """A specialist answering through the Anthropic messages API (streaming)."""
 
-    def __init__(
-        self,
-        client: AsyncAnthropic,
-        *,
-        name: str,
-        subject: Subject,
-        system: str,
-        model: str,
-        temperature: float | None,
-        max_tokens: int,
-        timeout_s: float,
-        context_turns: int,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self.subject = subject
-        self.system = system
-        self.model = model
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
-        self.context_turns = context_turns
+    client: AsyncAnthropic
 
     def request(self, question: str, history: Sequence[Turn]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
