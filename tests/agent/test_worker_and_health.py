@@ -167,7 +167,8 @@ async def test_ready_only_after_registration_and_not_while_draining(fake_livekit
         assert await asyncio.wait_for(worker, 15) == 0
         assert readiness.draining and not readiness.ready
         assert "draining" in " ".join(readiness.reasons())
-        assert agent_proto.WorkerStatus.WS_FULL in fake_livekit.statuses()  # told LiveKit: no new jobs
+        # told LiveKit: no new jobs (the fake server records it on its own thread)
+        await wait_until(lambda: agent_proto.WorkerStatus.WS_FULL in fake_livekit.statuses(), timeout=5)
     finally:
         stop.set()
         if not worker.done():

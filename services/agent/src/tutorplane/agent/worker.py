@@ -293,6 +293,7 @@ async def run_worker(
                 await server.drain(timeout=settings.drain_grace_s)
             except TimeoutError:
                 log.warning("drain grace elapsed with sessions still running; closing them")
+            await _flush_worker_messages(server)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -304,3 +305,19 @@ async def run_worker(
         await asyncio.gather(run_task, stop_task, return_exceptions=True)
         await health.aclose()
     return exit_code
+
+
+async def _flush_worker_messages(server: AgentServer, timeout_s: float = 2.0) -> None:
+    """Let the queued "full" status reach LiveKit before the connection closes.
+
+    ``drain()`` only queues the status update; ``aclose()`` cancels the connection task that sends
+    it, so without this an idle worker can disconnect before LiveKit hears it takes no new jobs.
+    """
+    chan = getattr(server, "_msg_chan", None)
+    if chan is None:
+        return
+    for _ in range(int(timeout_s / 0.01)):  # the channel has no "emptied" signal to wait on
+        if chan.empty():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the send task has taken the last message; let its write finish
