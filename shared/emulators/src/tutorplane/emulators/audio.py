@@ -8,6 +8,7 @@ always give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -82,10 +83,12 @@ def word_segments(
     return out
 
 
+@functools.lru_cache(maxsize=512)
 def synthesize(
     text: str, *, voice: str = "alloy", speed: float = 1.0, sample_rate: int = SAMPLE_RATE
 ) -> bytes:
-    """Raw PCM (s16le mono) for the whole text."""
+    """Raw PCM (s16le mono) for the whole text (deterministic, so repeated texts come from a cache:
+    a load test repeats its answers and should measure the server under test, not this synthesis)."""
     return b"".join(pcm for _, pcm in word_segments(text, voice=voice, speed=speed, sample_rate=sample_rate))
 
 

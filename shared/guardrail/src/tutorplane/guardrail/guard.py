@@ -97,8 +97,16 @@ def build_checker(
             "the in-process guardrail needs TUTOR_OPENAI_API_KEY (or TUTOR_OPENAI_BASE_URL pointing at the "
             "local emulator with any key), or a guardrail service URL"
         )
-    client = openai.AsyncOpenAI(api_key=openai_api_key, base_url=openai_base_url, max_retries=0)
-    moderation = OpenAIModeration(client=client, model=moderation_model, timeout_s=moderation_timeout_s)
+    client = openai.AsyncOpenAI(
+        api_key=openai_api_key,
+        base_url=openai_base_url,
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(),
+    )
+    # The moderation client owns the shared SDK client (closes it); the rewriter borrows it.
+    moderation = OpenAIModeration(
+        client=client, model=moderation_model, timeout_s=moderation_timeout_s, owns_client=True
+    )
     rewriter = (
         OpenAIRewriter(client=client, model=rewrite_model, timeout_s=rewrite_timeout_s)
         if rewrite_model

@@ -38,7 +38,9 @@ class OpenAIModeration:
         model: str = DEFAULT_MODEL,
         timeout_s: float = 1.0,
         max_retries: int = 0,
+        owns_client: bool | None = None,
     ) -> None:
+        """``owns_client``: close ``client`` in :meth:`aclose` (default: only a client built here)."""
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0 (got {timeout_s})")
         if client is None and not api_key:
@@ -48,9 +50,13 @@ class OpenAIModeration:
             )
         self.model = model
         self.timeout_s = timeout_s
-        self._owns_client = client is None
+        self._owns_client = client is None if owns_client is None else owns_client
         self._client = client or openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=max_retries,
+            http_client=openai.DefaultAioHttpClient(timeout=timeout_s),
         )
 
     async def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:

@@ -57,7 +57,11 @@ class OpenAIRewriter:
         self.max_tokens = max_tokens
         self._owns_client = client is None
         self._client = client or openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(timeout=timeout_s),
         )
 
     async def rewrite(self, text: str, *, categories: Sequence[str], age_band: str | None) -> str:

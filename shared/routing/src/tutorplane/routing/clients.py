@@ -3,12 +3,19 @@
 Each client owns an HTTP connection pool; building one per call (as the earlier guardrail did)
 costs a TLS handshake per request. Construct :class:`ProviderClients` at start-up, pass it to the
 components, and ``await aclose()`` it at shutdown.
+
+Both SDKs run on their aiohttp transport (``DefaultAioHttpClient``, shipped with the SDKs): same
+API, same retries and errors, about a quarter of the CPU per request of the default httpx pool,
+whose per-request connection scan grows with the pool. The aiohttp session is created on first
+use, so a client belongs to the event loop that first calls it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anthropic
+import openai
 from anthropic import AsyncAnthropic
 from openai import AsyncOpenAI
 from tutorplane.common.settings import ProviderSettings
@@ -55,6 +62,7 @@ def build_clients(provider: ProviderSettings, *, max_retries: int | None = None)
         websocket_base_url=provider.openai_websocket_base_url,
         timeout=provider.model_timeout_s,
         max_retries=retries,
+        http_client=openai.DefaultAioHttpClient(timeout=provider.model_timeout_s),
     )
     anthropic_client = AsyncAnthropic(
         api_key=_key(
@@ -66,5 +74,6 @@ def build_clients(provider: ProviderSettings, *, max_retries: int | None = None)
         base_url=provider.anthropic_base_url,
         timeout=provider.model_timeout_s,
         max_retries=retries,
+        http_client=anthropic.DefaultAioHttpClient(timeout=provider.model_timeout_s),
     )
     return ProviderClients(openai=openai_client, anthropic=anthropic_client)
