@@ -118,7 +118,9 @@ def test_agent_name_follows_the_pool_revision() -> None:
         o for o in base.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "tutor-a-agent"
     )
     env = {e["name"]: e.get("value") for e in pool["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["TUTOR_AGENT_NAME"] == f"tutor-a-a-{base.revisions['A']}" == base.agent_name
+    assert env["TUTOR_PIPELINE_AGENT_NAME"] == f"tutor-a-a-{base.revisions['A']}" == base.agent_name
+    assert env["TUTOR_AGENT_ROLE"] == "pipeline"
+    assert env["TUTOR_ENGLISH_AGENT_NAME"] == f"{base.agent_name}-english"
     assert env["TUTOR_REVISION"] == base.revisions["A"]
     assert pool["spec"]["template"]["metadata"]["labels"][c.LABEL_REVISION] == base.revisions["A"]
     # Selectors never carry the revision (Kubernetes refuses selector edits).

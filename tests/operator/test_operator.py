@@ -111,7 +111,7 @@ async def test_create_builds_every_child_with_owner_references_and_conditions(
         assert status["variants"]["A"]["agentName"].startswith("demo-a-")
         owned = owned_objects(cluster, "uid-demo")
         assert {f"{k}/{n}" for k, n in owned} == {"/".join(e.split("/")[-2:]) for e in status["inventory"]}
-        assert len(owned) == len(status["inventory"]) == 20
+        assert len(owned) == len(status["inventory"]) == 24
         for obj in owned.values():
             (ref,) = obj["metadata"]["ownerReferences"]
             assert ref["controller"] is True and ref["kind"] == c.KIND and ref["name"] == "demo"
@@ -132,7 +132,7 @@ async def test_spec_change_patches_only_what_changed(
         await quiet(rt)
         patches_before = len(list(cluster[kmock.method.PATCH]))
         posts_before = len(list(cluster[kmock.method.POST]))
-        await change_spec(cluster, "demo", {"guardrail": {"failMode": "open"}})
+        await change_spec(cluster, "demo", {"guardrail": {"replicas": 3}})
         await wait_for(lambda: td(cluster)["status"].get("observedGeneration") == 2)
         await quiet(rt)
         patched = [
@@ -144,10 +144,7 @@ async def test_spec_change_patches_only_what_changed(
         created = [r.resource.plural for r in list(cluster[kmock.method.POST])[posts_before:] if r.resource]
         assert set(created) <= {"events"}
         guardrail = stored(cluster, "apps/v1/deployments", "demo-guardrail")
-        env = {
-            e["name"]: e.get("value") for e in guardrail["spec"]["template"]["spec"]["containers"][0]["env"]
-        }
-        assert env["TUTOR_GUARDRAIL_FAIL_MODE"] == "open"
+        assert guardrail["spec"]["replicas"] == 3
 
 
 async def test_no_op_resync_makes_no_requests_at_all(
@@ -214,7 +211,7 @@ async def test_injected_conflicts_errors_and_timeouts_converge_without_duplicate
         await quiet(rt)
         status = td(cluster)["status"]
         owned = owned_objects(cluster, "uid-demo")
-        assert len(owned) == len(status["inventory"]) == 20
+        assert len(owned) == len(status["inventory"]) == 24
         assert condition(td(cluster), "Degraded") == "False"
         assert rt.client.calls["POST-retry"] >= 3
         names = [name for (_k, name) in owned]

@@ -30,6 +30,9 @@ ANNOTATION_DESIRED_HASH = f"{GROUP}/desired-hash"
 ANNOTATION_CONFIG_HASH = f"{GROUP}/config-hash"
 
 COMPONENT_AGENT = "agent"
+# The English Realtime worker of the agent pool (its own Deployment: the SDK allows one
+# rtc_session per process, and the pipeline worker dispatches English rooms to it by name).
+COMPONENT_AGENT_ENGLISH = "agent-english"
 COMPONENT_GATEWAY = "gateway"
 COMPONENT_GUARDRAIL = "guardrail"
 COMPONENT_MIGRATIONS = "migrations"
@@ -42,6 +45,11 @@ AGENT_HEALTH_PORT = 8081
 
 AGENT_SESSIONS_METRIC = "tutorplane_agent_active_sessions"
 GATEWAY_SESSIONS_METRIC = "tutorplane_gateway_active_sessions"
+
+# Prometheus multi-process files of the agent's job processes (an emptyDir).
+AGENT_METRICS_DIR = "/var/run/tutorplane/metrics"
+# Extra seconds the kubelet waits after a worker's drain grace before SIGKILL.
+SHUTDOWN_MARGIN_SECONDS = 30
 
 VARIANT_CONFIG_DIR = "/etc/tutorplane/variants"
 VARIANT_CONFIG_FILE = "variants.json"

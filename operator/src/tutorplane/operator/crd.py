@@ -334,7 +334,8 @@ def spec_schema() -> Schema:
             {
                 "replicas": _int("Guardrail pods.", 1, 100, guardrail.replicas),
                 "failMode": _str(
-                    "closed: audio stops when the guardrail is down; open: text passes unchecked.",
+                    "closed: student input is blocked while moderation is unavailable; open: it passes "
+                    "(the answer is still checked). Tutor output of severe categories always fails closed.",
                     "closed",
                     enum=["closed", "open"],
                 ),
@@ -361,7 +362,16 @@ def spec_schema() -> Schema:
         ),
         "livekit": _obj(
             "LiveKit server (variant A).",
-            {"url": _str("wss:// URL.", minLength=1, maxLength=2048)},
+            {
+                "url": _str(
+                    "wss:// URL the agent workers and the gateway use (usually in-cluster).",
+                    minLength=1,
+                    maxLength=2048,
+                ),
+                "publicUrl": _str(
+                    "wss:// URL the browser joins rooms at (unset: url).", minLength=1, maxLength=2048
+                ),
+            },
             required=["url"],
         ),
         "redis": _obj(

@@ -282,7 +282,10 @@ class Dependencies(_Model):
 
 
 class LiveKit(_Model):
+    # The agent workers and the gateway's token issuer use ``url`` (usually in-cluster); the
+    # browser joins rooms at ``public_url`` (the LiveKit server's address outside the cluster).
     url: str = Field(min_length=1, max_length=2048)
+    public_url: str | None = Field(default=None, max_length=2048)
 
 
 class Redis(_Model):

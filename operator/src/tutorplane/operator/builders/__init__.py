@@ -32,10 +32,10 @@ def build_children(ctx: BuildContext) -> Rendered:
     workloads_out: list[Obj] = []
 
     if spec.variants.a.enabled:
-        pool, revision = workloads.agent_pool(ctx)
+        pools, revision = workloads.agent_pool(ctx)
         out.revisions["A"] = revision
         out.agent_name = workloads.agent_name(ctx, revision)
-        workloads_out.append(pool)
+        workloads_out.extend(pools)
     gateway, gateway_revision = workloads.gateway(ctx)
     out.revisions["B"] = gateway_revision
     workloads_out.append(gateway)
@@ -45,7 +45,10 @@ def build_children(ctx: BuildContext) -> Rendered:
     components = [c.COMPONENT_GATEWAY, c.COMPONENT_GUARDRAIL]
     if spec.variants.a.enabled:
         components.insert(0, c.COMPONENT_AGENT)
+    # The English worker runs under the agent's service account.
     accounts_out = [accounts.service_account(ctx, component) for component in components]
+    if spec.variants.a.enabled:
+        components.insert(1, c.COMPONENT_AGENT_ENGLISH)
     if spec.migrations.enabled:
         accounts_out.append(accounts.service_account(ctx, c.COMPONENT_MIGRATIONS))
 
@@ -63,6 +66,7 @@ def build_children(ctx: BuildContext) -> Rendered:
     out.objects.append(networking.service(ctx, c.COMPONENT_GUARDRAIL, c.GUARDRAIL_PORT))
     if spec.variants.a.enabled and spec.variants.a.autoscaling.enabled:
         out.objects.append(autoscaling.autoscaler(ctx, c.COMPONENT_AGENT, "A", spec.variants.a))
+        out.objects.append(autoscaling.autoscaler(ctx, c.COMPONENT_AGENT_ENGLISH, "A", spec.variants.a))
     if spec.variants.b.autoscaling.enabled:
         out.objects.append(autoscaling.autoscaler(ctx, c.COMPONENT_GATEWAY, "B", spec.variants.b))
     out.objects.extend(disruption.pdb(ctx, component) for component in components)

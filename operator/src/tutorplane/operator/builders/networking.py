@@ -107,11 +107,12 @@ def network_policies(ctx: BuildContext) -> list[Obj]:
         ),
     ]
     if ctx.spec.variants.a.enabled:
-        policies.append(
+        policies.extend(
             _policy(
                 ctx,
-                c.COMPONENT_AGENT,
+                component,
                 [{"from": [monitoring], "ports": [{"protocol": "TCP", "port": c.AGENT_HEALTH_PORT}]}],
             )
+            for component in (c.COMPONENT_AGENT, c.COMPONENT_AGENT_ENGLISH)
         )
     return policies

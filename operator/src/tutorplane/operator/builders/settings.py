@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import constants as c
 from ..hashing import stable_hash
-from ..spec import SecretKeyRef, Variant
+from ..spec import FailMode, SecretKeyRef, Variant
 from .common import Obj, finalize, metadata
 from .context import BuildContext
 
@@ -21,26 +21,82 @@ def settings_name(ctx: BuildContext) -> str:
     return ctx.child_name("settings")
 
 
+# spec.routing.strategy (CRD spelling) -> TUTOR_ROUTING_STRATEGY (the services' spelling).
+ROUTING_STRATEGIES = {"two-stage": "two_stage", "llm-tools": "function_tools"}
+
+
 def settings_data(ctx: BuildContext) -> dict[str, str]:
+    """What every service reads (agent, gateway and guardrail all have these fields).
+
+    Variables only some services have go into their containers' ``env`` (see ``*_env`` below):
+    pydantic-settings ignores names a class has no field for, so a shared name the class lacks
+    would be a silent misconfiguration (tests/operator/test_env_contract.py checks each one).
+    """
     spec = ctx.spec
     data: dict[str, str] = {
         "TUTOR_ENVIRONMENT": "production",
         "TUTOR_DEPLOYMENT": ctx.owner.name,
         "TUTOR_LOG_JSON": "true",
-        "TUTOR_ROUTING_STRATEGY": spec.routing.strategy.value,
-        "TUTOR_GUARDRAIL_URL": f"http://{ctx.child_name('guardrail')}:{c.GUARDRAIL_PORT}",
+        # The guardrail policy: the guardrail service and its callers (which decide what to do
+        # when the service is unreachable) read the same thresholds and fail mode.
+        "TUTOR_GUARDRAIL_THRESHOLDS": _json(spec.guardrail.thresholds),
+        "TUTOR_GUARDRAIL_INPUT_FAIL_CLOSED": "true"
+        if spec.guardrail.fail_mode == FailMode.closed
+        else "false",
     }
     for name, model in spec.models.model_dump().items():
         data[f"TUTOR_{name.upper()}_MODEL"] = model
     for name, voice in spec.voices.model_dump().items():
         data[f"TUTOR_{name.upper()}_VOICE"] = voice
-    if spec.secrets.redis is None:
-        data["TUTOR_REDIS_URL"] = spec.redis.url
-    if spec.livekit is not None:
-        data["TUTOR_LIVEKIT_URL"] = spec.livekit.url
     if ctx.wiring.langfuse_url:
         data["TUTOR_OTLP_ENDPOINT"] = ctx.wiring.langfuse_url.rstrip("/") + "/api/public/otel"
     return dict(sorted(data.items()))
+
+
+def _json(data: dict[str, float]) -> str:
+    return json.dumps(dict(sorted(data.items())), separators=(",", ":"))
+
+
+def guardrail_url(ctx: BuildContext) -> str:
+    return f"http://{ctx.child_name('guardrail')}:{c.GUARDRAIL_PORT}"
+
+
+def gateway_env(ctx: BuildContext) -> list[Obj]:
+    """Variables only the gateway reads (it listens on the pod IP, so TUTOR_HOST)."""
+    spec = ctx.spec
+    out: list[Obj] = [
+        {"name": "TUTOR_HOST", "value": "0.0.0.0"},
+        {"name": "TUTOR_PORT", "value": str(c.GATEWAY_PORT)},
+        {"name": "TUTOR_GUARDRAIL_URL", "value": guardrail_url(ctx)},
+        {"name": "TUTOR_ROUTING_STRATEGY", "value": ROUTING_STRATEGIES[spec.routing.strategy.value]},
+    ]
+    if spec.secrets.redis is None:
+        out.append({"name": "TUTOR_REDIS_URL", "value": spec.redis.url})
+    if spec.livekit is not None:
+        out.append({"name": "TUTOR_LIVEKIT_URL", "value": spec.livekit.url})
+        out.append({"name": "TUTOR_LIVEKIT_PUBLIC_URL", "value": spec.livekit.public_url or spec.livekit.url})
+    return out
+
+
+def agent_env(ctx: BuildContext) -> list[Obj]:
+    """Variables only the agent workers read (role and agent names are added per worker)."""
+    spec = ctx.spec
+    out: list[Obj] = [
+        {"name": "TUTOR_GUARDRAIL_SERVICE_URL", "value": guardrail_url(ctx)},
+        {"name": "TUTOR_ROUTING_STRATEGY", "value": ROUTING_STRATEGIES[spec.routing.strategy.value]},
+        {"name": "TUTOR_HEALTH_PORT", "value": str(c.AGENT_HEALTH_PORT)},
+        {"name": "TUTOR_METRICS_MULTIPROC_DIR", "value": c.AGENT_METRICS_DIR},
+    ]
+    if spec.livekit is not None:
+        out.append({"name": "TUTOR_LIVEKIT_URL", "value": spec.livekit.url})
+    return out
+
+
+def guardrail_env(ctx: BuildContext) -> list[Obj]:
+    return [
+        {"name": "TUTOR_HOST", "value": "0.0.0.0"},
+        {"name": "TUTOR_PORT", "value": str(c.GUARDRAIL_PORT)},
+    ]
 
 
 def settings_configmap(ctx: BuildContext) -> Obj:
@@ -139,10 +195,15 @@ def gateway_secret_env(ctx: BuildContext) -> list[Obj]:
     ]
 
 
-def session_env(variant: Variant) -> list[Obj]:
+def gateway_session_env(variant: Variant) -> list[Obj]:
+    # The gateway lets open streams finish within the drain grace after SIGTERM.
+    return [{"name": "TUTOR_DRAIN_GRACE_S", "value": str(variant.drain_grace_seconds)}]
+
+
+def agent_session_env(variant: Variant) -> list[Obj]:
     return [
-        {"name": "TUTOR_SESSION_CAP_SECONDS", "value": str(variant.session_cap_seconds)},
-        {"name": "TUTOR_DRAIN_TIMEOUT_SECONDS", "value": str(variant.drain_grace_seconds)},
+        {"name": "TUTOR_SESSION_MAX_DURATION_S", "value": str(variant.session_cap_seconds)},
+        {"name": "TUTOR_DRAIN_GRACE_S", "value": str(variant.drain_grace_seconds)},
     ]
 
 

@@ -9,8 +9,6 @@ receive each other's dispatches.
 
 from __future__ import annotations
 
-import json
-
 from .. import constants as c
 from ..hashing import stable_hash
 from ..spec import Variant
@@ -108,49 +106,76 @@ def _pod(
 
 
 def agent_name(ctx: BuildContext, revision: str) -> str:
+    """The pipeline worker's name: the gateway dispatches version-A rooms to it."""
     return f"{ctx.owner.name}-a-{revision}"
 
 
-def agent_pool(ctx: BuildContext) -> tuple[Obj, str]:
-    """Version A: the LiveKit worker pool. Returns the Deployment and its revision."""
+def english_agent_name(ctx: BuildContext, revision: str) -> str:
+    return f"{agent_name(ctx, revision)}-english"
+
+
+def _agent_container(ctx: BuildContext) -> Obj:
     variant = ctx.spec.variants.a
-    name = ctx.child_name("agent")
-    container: Obj = {
+    return {
         "name": "agent",
         "image": ctx.spec.images.agent,
         "imagePullPolicy": ctx.spec.images.pull_policy.value,
         "ports": [{"name": "health", "containerPort": c.AGENT_HEALTH_PORT}],
         "envFrom": env.env_from_settings(ctx),
         "env": [
-            *env.session_env(variant),
+            *env.agent_env(ctx),
+            *env.agent_session_env(variant),
             *env.provider_env(ctx),
             *env.database_env(ctx),
-            *env.redis_env(ctx),
             *env.livekit_env(ctx),
             *env.langfuse_env(ctx),
             *env.extra_env(variant),
         ],
+        "volumeMounts": [{"name": "metrics", "mountPath": c.AGENT_METRICS_DIR}],
         "resources": resources(variant.resources),
         "securityContext": container_security_context(),
         **http_probes(c.AGENT_HEALTH_PORT, startup_failures=60),
     }
-    pod = _pod(ctx, ctx.child_name("agent"), container, variant.drain_grace_seconds)
-    # The agent name depends on the revision, which is the hash of everything above: append it last.
-    deployment, revision = _deployment(
-        ctx,
-        name,
-        c.COMPONENT_AGENT,
-        "A",
-        variant,
-        pod,
-        c.AGENT_HEALTH_PORT,
-        _replicas(variant),
-        # New workers register before old ones get SIGTERM; old ones then drain their sessions.
-        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}},
-    )
-    for ctr in deployment["spec"]["template"]["spec"]["containers"]:
-        ctr["env"].append({"name": "TUTOR_AGENT_NAME", "value": agent_name(ctx, revision)})
-    return finalize(deployment), revision
+
+
+def agent_pool(ctx: BuildContext) -> tuple[list[Obj], str]:
+    """Version A: the LiveKit worker pool, a pipeline and an English Realtime Deployment of one
+    revision. Returns both Deployments (pipeline first) and the revision."""
+    variant = ctx.spec.variants.a
+    metrics_volume = {"name": "metrics", "emptyDir": {"sizeLimit": "256Mi"}}
+    grace = variant.drain_grace_seconds + c.SHUTDOWN_MARGIN_SECONDS
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}}
+    out: list[Obj] = []
+    revision = ""
+    for role, component in (("pipeline", c.COMPONENT_AGENT), ("english", c.COMPONENT_AGENT_ENGLISH)):
+        pod = _pod(ctx, ctx.child_name("agent"), _agent_container(ctx), grace, [metrics_volume])
+        # The revision is the hash of the role-independent pod (the pipeline's, built first), so
+        # both workers of one revision know each other's names; the names are appended last.
+        deployment, rendered = _deployment(
+            ctx,
+            ctx.child_name(component),
+            component,
+            "A",
+            variant,
+            pod,
+            c.AGENT_HEALTH_PORT,
+            _replicas(variant),
+            # New workers register before old ones get SIGTERM; old ones then drain their sessions.
+            strategy,
+        )
+        revision = revision or rendered
+        if rendered != revision:
+            raise AssertionError("the two agent workers must render one revision")
+        for ctr in deployment["spec"]["template"]["spec"]["containers"]:
+            ctr["env"].extend(
+                [
+                    {"name": "TUTOR_AGENT_ROLE", "value": role},
+                    {"name": "TUTOR_PIPELINE_AGENT_NAME", "value": agent_name(ctx, revision)},
+                    {"name": "TUTOR_ENGLISH_AGENT_NAME", "value": english_agent_name(ctx, revision)},
+                ]
+            )
+        out.append(finalize(deployment))
+    return out, revision
 
 
 def gateway(ctx: BuildContext) -> tuple[Obj, str]:
@@ -163,8 +188,9 @@ def gateway(ctx: BuildContext) -> tuple[Obj, str]:
         "ports": [{"name": "http", "containerPort": c.GATEWAY_PORT}],
         "envFrom": env.env_from_settings(ctx),
         "env": [
+            *env.gateway_env(ctx),
             {"name": "TUTOR_VARIANT_CONFIG_PATH", "value": f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"},
-            *env.session_env(variant),
+            *env.gateway_session_env(variant),
             *env.provider_env(ctx),
             *env.database_env(ctx),
             *env.redis_env(ctx),
@@ -180,7 +206,8 @@ def gateway(ctx: BuildContext) -> tuple[Obj, str]:
     }
     # The variant ConfigMap is mounted as a directory (not subPath) so kubelet refreshes the file.
     volumes = [{"name": "variants", "configMap": {"name": ctx.child_name("variants")}}]
-    pod = _pod(ctx, ctx.child_name("gateway"), container, variant.drain_grace_seconds, volumes)
+    grace = variant.drain_grace_seconds + c.SHUTDOWN_MARGIN_SECONDS
+    pod = _pod(ctx, ctx.child_name("gateway"), container, grace, volumes)
     return _deployment(
         ctx,
         ctx.child_name("gateway"),
@@ -204,8 +231,7 @@ def guardrail(ctx: BuildContext) -> tuple[Obj, str]:
         "ports": [{"name": "http", "containerPort": c.GUARDRAIL_PORT}],
         "envFrom": env.env_from_settings(ctx),
         "env": [
-            {"name": "TUTOR_GUARDRAIL_FAIL_MODE", "value": spec.fail_mode.value},
-            {"name": "TUTOR_GUARDRAIL_THRESHOLDS", "value": _json(spec.thresholds)},
+            *env.guardrail_env(ctx),
             *env.provider_env(ctx, anthropic=False),
             *env.langfuse_env(ctx),
         ],
@@ -227,10 +253,6 @@ def guardrail(ctx: BuildContext) -> tuple[Obj, str]:
     )
 
 
-def _json(data: dict[str, float]) -> str:
-    return json.dumps(dict(sorted(data.items())), separators=(",", ":"))
-
-
 def migration_job(ctx: BuildContext) -> Obj:
     """Applies the database migrations once per image and database; Jobs are immutable, so the
     name carries the hash of what it runs and a change makes a new Job (the old one is pruned)."""
@@ -240,7 +262,8 @@ def migration_job(ctx: BuildContext) -> Obj:
         "image": image,
         "imagePullPolicy": ctx.spec.images.pull_policy.value,
         "command": ["tutorplane-db", "migrate", "up"],
-        "env": [{"name": "TUTOR_ENVIRONMENT", "value": "production"}, *env.database_env(ctx)],
+        # tutorplane-db reads DatabaseSettings only (no TUTOR_ENVIRONMENT).
+        "env": env.database_env(ctx),
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": container_security_context(),
     }

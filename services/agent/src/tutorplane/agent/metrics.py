@@ -10,6 +10,12 @@ Two kinds:
   :class:`WorkerCollector`, never stored: the SDK wipes the multi-process directory when the worker
   starts, so a stored main-process value would vanish. The autoscaler scales on
   ``tutorplane_agent_active_sessions``.
+
+The same collector also serves the platform contract the operator's rollout analysis and the
+chart's alerts query (``tutorplane_turn_latency_seconds``, ``tutorplane_session_errors_total``,
+``tutorplane_guardrail_decisions_total``, each with ``deployment`` and ``variant="A"``), derived at
+scrape time from the per-session metrics so the two views never disagree. Session *starts* are
+counted by the gateway, which assigns the variant; the pool does not count them again.
 """
 
 from __future__ import annotations
@@ -17,9 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from tutorplane.common.metrics import counter, histogram
+from tutorplane.common.metrics import (
+    counter,
+    counter_sums,
+    histogram,
+    histogram_sums,
+    with_every_action,
+)
 
 # Seconds; turn stages range from sub-millisecond checks to multi-second model replies.
 STAGE_BUCKETS: tuple[float, ...] = (
@@ -81,8 +95,58 @@ TTS_FRAMES = counter(
 )
 
 
+POOL_VARIANT = "A"
+# End of the student's input to the first guarded sentence (the gateway reports the same stage).
+TURN_LATENCY_STAGE = "first_sentence"
+
+
+def session_families(multiproc_dir: str | None) -> list[Metric]:
+    """The per-session metrics of this worker: its own registry, or the job processes' aggregate."""
+    if multiproc_dir:
+        from prometheus_client import multiprocess
+
+        return list(multiprocess.MultiProcessCollector(None, path=multiproc_dir).collect())
+    return list(REGISTRY.collect())
+
+
+def contract_families(families: list[Metric], deployment: str) -> Iterator[Metric]:
+    """The platform contract metrics of version A, computed from the per-session metrics."""
+    latency = HistogramMetricFamily(
+        "tutorplane_turn_latency_seconds",
+        "End of the student's input to the first guarded sentence, by TutorDeployment and variant.",
+        labels=["deployment", "variant"],
+    )
+    merged = histogram_sums(families, "tutorplane_agent_turn_stage_seconds", {"stage": TURN_LATENCY_STAGE})
+    if merged is not None:
+        buckets, total = merged
+        latency.add_metric([deployment, POOL_VARIANT], buckets, total)
+    yield latency
+
+    errors = CounterMetricFamily(
+        "tutorplane_session_errors",
+        "Sessions that failed to start or hit an error, by TutorDeployment and variant.",
+        labels=["deployment", "variant"],
+    )
+    # Present at 0 from the start: "no errors" must read as a rate of 0, not as "no data".
+    failed = counter_sums(families, "tutorplane_agent_session_errors", [])
+    errors.add_metric([deployment, POOL_VARIANT], sum(failed.values()))
+    yield errors
+
+    decisions = CounterMetricFamily(
+        "tutorplane_guardrail_decisions",
+        "Guardrail decisions, by TutorDeployment, variant, direction and action.",
+        labels=["deployment", "variant", "direction", "action"],
+    )
+    sums = with_every_action(
+        counter_sums(families, "tutorplane_agent_guardrail_actions", ["direction", "action"])
+    )
+    for (direction, action), value in sorted(sums.items()):
+        decisions.add_metric([deployment, POOL_VARIANT, direction, action], value)
+    yield decisions
+
+
 class WorkerCollector(Collector):
-    """Worker-level gauges read from the running worker at every scrape."""
+    """Worker-level gauges read from the running worker, and the contract metrics, at every scrape."""
 
     def __init__(
         self,
@@ -91,11 +155,15 @@ class WorkerCollector(Collector):
         ready: Callable[[], bool],
         active_sessions: Callable[[], int],
         load: Callable[[], float],
+        deployment: str = "local",
+        multiproc_dir: str | None = None,
     ) -> None:
         self.role = role
         self._ready = ready
         self._active = active_sessions
         self._load = load
+        self.deployment = deployment
+        self.multiproc_dir = multiproc_dir
 
     def collect(self) -> Iterator[Any]:
         sessions = GaugeMetricFamily(
@@ -115,3 +183,4 @@ class WorkerCollector(Collector):
             "1 when the worker is registered with LiveKit and not draining.",
             value=1.0 if self._ready() else 0.0,
         )
+        yield from contract_families(session_families(self.multiproc_dir), self.deployment)

@@ -259,6 +259,8 @@ async def run_worker(
         ready=lambda: readiness.ready,
         active_sessions=lambda: len(server.active_jobs) if not server._closed else 0,
         load=lambda: load.last if isinstance(load, CapacityLoad) else 0.0,
+        deployment=settings.deployment,
+        multiproc_dir=settings.metrics_multiproc_dir,
     )
     health = HealthServer(
         readiness,

@@ -28,6 +28,7 @@ from tutorplane.gateway.api.routes import (
 from tutorplane.gateway.api.spa import mount_spa
 from tutorplane.gateway.core.build import build_state, close_state, connect_urls
 from tutorplane.gateway.core.config import GatewaySettings
+from tutorplane.gateway.core.metrics import bind_deployment
 from tutorplane.gateway.middleware.body_limit import BodyLimitMiddleware
 from tutorplane.gateway.middleware.client_ip import ClientIPMiddleware
 from tutorplane.gateway.middleware.observe import ObserveMiddleware
@@ -49,6 +50,7 @@ State-changing requests need the `X-CSRF-Token` header matching the CSRF cookie
 def create_app(settings: GatewaySettings | None = None, *, drain: DrainState | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     drain = drain or DrainState()
+    bind_deployment(settings.deployment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

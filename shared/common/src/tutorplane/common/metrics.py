@@ -7,11 +7,12 @@ is imported twice (tests, reloads) instead of raising ``Duplicated timeseries``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
 # Latency buckets for in-process work and model round trips (seconds).
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -63,3 +64,77 @@ def histogram(
 def render_latest() -> bytes:
     """The text exposition of the default registry (for a /metrics route)."""
     return generate_latest(REGISTRY)
+
+
+def register_once(collector: Collector, registry: CollectorRegistry = REGISTRY) -> None:
+    """Register a custom collector unless one of its type is registered already (re-imports)."""
+    kind = (type(collector).__module__, type(collector).__qualname__)
+    if any((type(c).__module__, type(c).__qualname__) == kind for c in registry._collector_to_names):
+        return
+    registry.register(collector)
+
+
+def _samples(families: Iterable[Metric], sample_name: str, where: Mapping[str, str]) -> Iterator[Any]:
+    for family in families:
+        for sample in family.samples:
+            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in where.items()):
+                yield sample
+
+
+def counter_sums(
+    families: Iterable[Metric], name: str, keep: Sequence[str], where: Mapping[str, str] | None = None
+) -> dict[tuple[str, ...], float]:
+    """A counter's ``<name>_total`` samples summed by the ``keep`` labels (others are added up)."""
+    total = name if name.endswith("_total") else f"{name}_total"
+    out: dict[tuple[str, ...], float] = {}
+    for sample in _samples(families, total, where or {}):
+        key = tuple(sample.labels.get(label, "") for label in keep)
+        out[key] = out.get(key, 0.0) + sample.value
+    return out
+
+
+def gauge_values(
+    families: Iterable[Metric], name: str, keep: Sequence[str], where: Mapping[str, str] | None = None
+) -> dict[tuple[str, ...], float]:
+    """A gauge's samples summed by the ``keep`` labels."""
+    out: dict[tuple[str, ...], float] = {}
+    for sample in _samples(families, name, where or {}):
+        key = tuple(sample.labels.get(label, "") for label in keep)
+        out[key] = out.get(key, 0.0) + sample.value
+    return out
+
+
+GUARDRAIL_DIRECTIONS = ("input", "output")
+# The values of tutorplane.guardrail.policy.Direction and Action (common cannot import guardrail).
+GUARDRAIL_ACTIONS = ("allow", "rewrite", "block", "escalate")
+
+
+def with_every_action(decisions: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
+    """Guardrail decision counts by (direction, action), zeros filled in once any decision exists.
+
+    A block *rate* needs a ``block`` series even when nothing was blocked; with no decision at all
+    the series stay absent, so a service that records none reads as "no data", never as a rate of 0.
+    """
+    if not decisions:
+        return {}
+    filled: dict[tuple[str, ...], float] = {
+        (d, a): 0.0 for d in GUARDRAIL_DIRECTIONS for a in GUARDRAIL_ACTIONS
+    }
+    filled.update(decisions)
+    return filled
+
+
+def histogram_sums(
+    families: Iterable[Metric], name: str, where: Mapping[str, str] | None = None
+) -> tuple[list[tuple[str, float]], float] | None:
+    """A histogram's series matching ``where`` merged into one (cumulative buckets, sum); None if none."""
+    families = list(families)
+    buckets: dict[str, float] = {}
+    for sample in _samples(families, f"{name}_bucket", where or {}):
+        le = sample.labels["le"]
+        buckets[le] = buckets.get(le, 0.0) + sample.value
+    if not buckets:
+        return None
+    total = sum(sample.value for sample in _samples(families, f"{name}_sum", where or {}))
+    ordered = sorted(buckets.items(), key=lambda item: float(item[0]))
+    return ordered, total

@@ -117,6 +117,11 @@ class GatewaySettings(
 
     # LiveKit (version A) ----------------------------------------------------------------------
     livekit_url: str | None = Field(default=None, description="wss URL the browser joins for version A.")
+    livekit_public_url: str | None = Field(
+        default=None,
+        description="URL the *browser* joins version-A rooms at (livekit_url is often in-cluster); "
+        "defaults to livekit_url.",
+    )
     livekit_api_key: str | None = Field(default=None, description="LiveKit API key (token issuer).")
     livekit_api_secret: SecretStr | None = secret_field(
         "TUTOR_LIVEKIT_API_SECRET", "LIVEKIT_API_SECRET", description="LiveKit API secret."
@@ -233,6 +238,8 @@ class GatewaySettings(
                 "TUTOR_LOCAL_LOGIN_ENABLED=true is refused in production: users sign in through "
                 "Supabase Auth there; unset it"
             )
+        if self.livekit_public_url is None:
+            self.livekit_public_url = self.livekit_url
         if self.livekit_api_key and self.livekit_api_secret is None:
             raise SettingsError("TUTOR_LIVEKIT_API_KEY is set but TUTOR_LIVEKIT_API_SECRET is not; set both")
         return self

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from tutorplane.common.metrics import counter, gauge, histogram
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from tutorplane.common.metrics import (
+    counter,
+    counter_sums,
+    gauge,
+    gauge_values,
+    histogram,
+    histogram_sums,
+    register_once,
+    with_every_action,
+)
 
 REQUESTS = counter(
     "tutorplane_gateway_requests_total",
@@ -53,3 +67,126 @@ SESSIONS = counter(
     "Sessions created by variant and assignment reason.",
     ["variant", "reason"],
 )
+SESSION_START_ERRORS = counter(
+    "tutorplane_gateway_session_start_errors_total",
+    "Sessions that could not start after a variant was assigned, by variant and reason.",
+    ["variant", "reason"],
+)
+GUARDRAIL_DECISIONS = counter(
+    "tutorplane_gateway_guardrail_decisions_total",
+    "Guardrail decisions on gateway turns (version B) by direction (input, output) and action.",
+    ["direction", "action"],
+)
+
+
+def record_guardrail_decision(direction: str, action: str) -> None:
+    """Count one guardrail decision of a gateway turn (every decision, allow included)."""
+    GUARDRAIL_DECISIONS.labels(direction=direction, action=action).inc()
+
+
+# --- The platform contract -------------------------------------------------------------------
+# The operator's rollout analysis and the chart's alerts query platform-wide names with
+# ``deployment`` and ``variant`` labels (``namespace`` and ``pod`` come from the scrape target).
+# They are derived at scrape time from the gateway's own collectors above, so the turn path keeps
+# recording one thing and the two views can never disagree.
+#
+# * sessions started: every session the gateway creates, labelled with the *assigned* variant;
+#   the agent pool does not count starts, so the sum over the fleet counts each session once;
+# * session errors: version-B turns that ended in an error, and sessions whose credentials could
+#   not be issued after assignment;
+# * turn latency: version-B turns from the end of the student's input to the first guarded
+#   sentence (the same stage the agent pool reports for version A);
+# * guardrail decisions: version-B decisions by action and direction.
+GATEWAY_VARIANT = "B"
+TURN_LATENCY_STAGE = "first_sentence"
+
+
+class ContractView(Collector):
+    """The contract metrics, computed from this process's collectors at every scrape."""
+
+    def __init__(self, deployment: str = "local") -> None:
+        self.deployment = deployment
+
+    def collect(self) -> Iterator[Metric]:
+        deployment = self.deployment
+        started = CounterMetricFamily(
+            "tutorplane_sessions_started",
+            "Sessions started, by TutorDeployment and assigned variant.",
+            labels=["deployment", "variant"],
+        )
+        for (variant,), value in counter_sums(
+            SESSIONS.collect(), "tutorplane_gateway_sessions", ["variant"]
+        ).items():
+            started.add_metric([deployment, variant], value)
+        yield started
+
+        errors = CounterMetricFamily(
+            "tutorplane_session_errors",
+            "Sessions that failed to start or hit an error, by TutorDeployment and variant.",
+            labels=["deployment", "variant"],
+        )
+        # Present at 0 from the start: "no errors" must read as a rate of 0, not as "no data".
+        failed: dict[str, float] = {GATEWAY_VARIANT: 0.0}
+        for (variant,), value in counter_sums(
+            SESSION_START_ERRORS.collect(), "tutorplane_gateway_session_start_errors", ["variant"]
+        ).items():
+            failed[variant] = failed.get(variant, 0.0) + value
+        for (outcome,), value in counter_sums(
+            TURNS.collect(), "tutorplane_gateway_turns", ["outcome"]
+        ).items():
+            if outcome == "error":
+                failed[GATEWAY_VARIANT] = failed.get(GATEWAY_VARIANT, 0.0) + value
+        for variant, value in sorted(failed.items()):
+            errors.add_metric([deployment, variant], value)
+        yield errors
+
+        latency = HistogramMetricFamily(
+            "tutorplane_turn_latency_seconds",
+            "End of the student's input to the first guarded sentence, by TutorDeployment and variant.",
+            labels=["deployment", "variant"],
+        )
+        merged = histogram_sums(
+            TURN_STAGE_SECONDS.collect(),
+            "tutorplane_gateway_turn_stage_seconds",
+            {"stage": TURN_LATENCY_STAGE},
+        )
+        if merged is not None:
+            buckets, total = merged
+            latency.add_metric([deployment, GATEWAY_VARIANT], buckets, total)
+        yield latency
+
+        decisions = CounterMetricFamily(
+            "tutorplane_guardrail_decisions",
+            "Guardrail decisions, by TutorDeployment, variant, direction and action.",
+            labels=["deployment", "variant", "direction", "action"],
+        )
+        sums = with_every_action(
+            counter_sums(
+                GUARDRAIL_DECISIONS.collect(),
+                "tutorplane_gateway_guardrail_decisions",
+                ["direction", "action"],
+            )
+        )
+        for (direction, action), value in sorted(sums.items()):
+            decisions.add_metric([deployment, GATEWAY_VARIANT, direction, action], value)
+        yield decisions
+
+        # The autoscaling signal of the gateway: student event streams open on this replica
+        # (one per student with an open session page here).
+        active = GaugeMetricFamily(
+            "tutorplane_gateway_active_sessions",
+            "Student sessions whose event stream is open on this replica (the autoscaling signal).",
+            labels=["deployment"],
+        )
+        streams = gauge_values(ACTIVE_STREAMS.collect(), "tutorplane_gateway_active_streams", ["kind"])
+        active.add_metric([deployment], streams.get(("student_events",), 0.0))
+        yield active
+
+
+CONTRACT = ContractView()
+register_once(CONTRACT)
+
+
+def bind_deployment(deployment: str) -> None:
+    """Label the contract metrics with this process's TutorDeployment (``TUTOR_DEPLOYMENT``)."""
+    CONTRACT.deployment = deployment

@@ -13,7 +13,7 @@ from fastapi import HTTPException
 from tutorplane.db import repository
 from tutorplane.db.records import Session
 from tutorplane.gateway.core.identity import Identity, Role
-from tutorplane.gateway.core.metrics import SESSIONS
+from tutorplane.gateway.core.metrics import SESSION_START_ERRORS, SESSIONS
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services.access import DB_ERRORS, database_unavailable
 from tutorplane.gateway.services.livekit_tokens import new_room_name
@@ -132,6 +132,7 @@ async def create_session(
             grant = await state.realtime.mint()
         except openai.OpenAIError as exc:
             log.warning("realtime client secret failed", extra={"error": repr(exc)})
+            SESSION_START_ERRORS.labels(variant="B", reason="realtime_secret").inc()
             raise HTTPException(
                 502, "the speech service did not issue a session key; retry in a few seconds"
             ) from exc

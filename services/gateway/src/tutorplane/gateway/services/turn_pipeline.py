@@ -25,7 +25,7 @@ from typing import Any
 from opentelemetry import trace
 from tutorplane.common.telemetry import SESSION_ID_ATTR, USER_ID_ATTR
 from tutorplane.db.audit import AuditWriter
-from tutorplane.gateway.core.metrics import TURN_STAGE_SECONDS, TURNS
+from tutorplane.gateway.core.metrics import TURN_STAGE_SECONDS, TURNS, record_guardrail_decision
 from tutorplane.gateway.services.cancellation import CancelRegistry
 from tutorplane.gateway.services.coalesce import coalesce_ready
 from tutorplane.gateway.services.session_directory import SessionDirectory, SessionInfo
@@ -235,6 +235,7 @@ class TurnPipeline:
             routing.cancel()
             raise
         state.mark("input_check")
+        record_guardrail_decision("input", decision.action.value)
         self.audit.submit(
             "transcript_turns",
             {
@@ -319,6 +320,7 @@ class TurnPipeline:
             stream = self.guardrail.stream(coalesce_ready(timed(deltas)), context=context, on_event=on_event)
             async with stream as sentences:
                 async for sentence in sentences:
+                    record_guardrail_decision("output", sentence.action.value)
                     if sentence.text.strip():
                         self._announce(
                             state, emit, sentence.index, sentence.text, sentence.action.value, speaker
