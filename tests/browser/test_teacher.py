@@ -72,7 +72,9 @@ def test_escalation_feed_survives_restart_and_hints_reach_the_student(browser: A
         ids = [item.get_attribute("data-id") for item in items.all()]
         assert len(ids) == len(set(ids)), f"an escalation is shown twice: {ids}"
 
-        # Open Alex's conversation and send a hint: it appears on Alex's screen at once.
+        # Open Alex's conversation and send a hint: it appears on Alex's screen at once (once Alex's
+        # live channel is back after the restart; before that the hint is only stored).
+        expect(student.get_by_test_id("live-channel")).to_have_attribute("data-state", "live", timeout=30_000)
         first.get_by_test_id("open-transcript").click()
         detail = teacher.get_by_test_id("session-detail")
         expect(detail).to_contain_text("Alex's conversation")

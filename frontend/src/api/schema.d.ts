@@ -241,7 +241,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live events for the student's session: hint, teacher_ack, teacher_joined, escalation */
+        /** Live events for a session you run: hint, teacher_ack, teacher_joined, escalation */
         get: operations["session_events_api_sessions__session_id__events_get"];
         put?: never;
         post?: never;
@@ -732,6 +732,16 @@ export interface components {
              * @description Model calls go to the local emulators (show it in the UI).
              */
             offline: boolean;
+            /**
+             * Qa Override Open
+             * @description The caller may pin version A or B (X-Tutor-Variant / ?variant=): staff always, students only when the gateway opens the QA override to everyone.
+             */
+            qa_override_open: boolean;
+            /**
+             * Realtime Calls Url
+             * @description Version B: where the browser posts its WebRTC SDP offer (OpenAI Realtime calls endpoint, the emulator in offline mode); null when this gateway cannot mint Realtime keys.
+             */
+            realtime_calls_url: string | null;
             /** Revision */
             revision: string;
             /** Variants Enabled */

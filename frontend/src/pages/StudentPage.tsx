@@ -1,5 +1,4 @@
 import { type FormEvent, useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { Variant } from "../api/types";
 import { isAudioUnlocked, onAudioUnlockChange, unlockAudio } from "../audio/audioUnlock";
 import { useAuth } from "../auth";
 import { AgentStateIndicator, SubjectBadge, VariantBadge } from "../components/Badges";
@@ -10,12 +9,8 @@ import { SessionSummary } from "../components/SessionSummary";
 import { SuggestedQuestions } from "../components/SuggestedQuestions";
 import { TradeoffPanel } from "../components/TradeoffPanel";
 import { TranscriptPanel } from "../components/TranscriptPanel";
+import { qaOverride } from "../student/qaOverride";
 import { useStudentSession } from "../student/useStudentSession";
-
-function requestedVariant(): Variant | null {
-  const v = new URLSearchParams(location.search).get("variant")?.toUpperCase();
-  return v === "A" || v === "B" ? v : null;
-}
 
 function useAudioUnlocked(): boolean {
   return useSyncExternalStore(onAudioUnlockChange, isAudioUnlocked);
@@ -32,7 +27,8 @@ function StudentView({ name, config }: { name: string; config: NonNullable<Retur
   const [text, setText] = useState("");
   const inputRef = useRef<HTMLInputElement>(null);
   const audioUnlocked = useAudioUnlocked();
-  const override = requestedVariant();
+  const qa = qaOverride(location.search, config);
+  const override = qa.variant;
   const active = state.phase === "active";
 
   useEffect(() => {
@@ -97,9 +93,9 @@ function StudentView({ name, config }: { name: string; config: NonNullable<Retur
         <section className="card start" aria-labelledby="start-title">
           <h2 id="start-title">Start a tutoring session</h2>
           <p>You can talk or type. Your teacher can see the conversation and help if you need them.</p>
-          {override && (
+          {qa.note && (
             <p className="muted" data-testid="qa-override-note">
-              QA link: this session asks for version {override}.
+              {qa.note}
             </p>
           )}
           <button

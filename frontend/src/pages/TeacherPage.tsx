@@ -1,5 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { api, describeFailure } from "../api/http";
+import { useAuth } from "../auth";
 import type { Escalation, Session, TeacherSession, Transcript, Variant } from "../api/types";
 import { Notice } from "../components/Notice";
 import { formatTime } from "../lib/format";
@@ -21,6 +22,7 @@ export function TeacherPage() {
   const [permission, setPermission] = useState(notificationPermission());
   const [sessions, setSessions] = useState<TeacherSession[]>([]);
   const [sessionsError, setSessionsError] = useState<string | null>(null);
+  const { config } = useAuth();
 
   const open = useCallback((e: { session_id: string; student_name?: string | null }) => {
     setSelected({ sessionId: e.session_id, studentName: e.student_name ?? "Student" });
@@ -138,7 +140,7 @@ export function TeacherPage() {
               ))}
             </ul>
           )}
-          <QaSessionStarter sessions={sessions} onStarted={() => void loadSessions()} />
+          {config?.qa_override_open && <QaSessionStarter sessions={sessions} onStarted={() => void loadSessions()} />}
         </section>
 
         {selected && <SessionDetail key={selected.sessionId} selected={selected} onClose={() => setSelected(null)} />}

@@ -414,9 +414,15 @@ export class StudentSession {
         });
         return;
       }
+      const callsUrl = this.config.realtime_calls_url;
+      if (!callsUrl) {
+        this.setVoice({ kind: "realtime", status: "unavailable", message: "Voice is not set up on this server. Type your questions below." });
+        return;
+      }
       const realtime = new RealtimeVoice({
         clientSecret: session.realtime.client_secret,
         model: session.realtime.model,
+        callsUrl,
         onEvent: (event) => void this.onRealtimeEvent(event),
         onStatus: (status, message) =>
           this.setVoice({

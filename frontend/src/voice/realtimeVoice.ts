@@ -8,7 +8,11 @@
  */
 import { describeMicError } from "./micErrors";
 
-export const REALTIME_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
+/** The SDP offer's target: the gateway's `realtime_calls_url` (its OpenAI base URL) plus the model. */
+export function realtimeCallUrl(callsUrl: string, model: string): string {
+  const join = callsUrl.includes("?") ? "&" : "?";
+  return `${callsUrl}${join}model=${encodeURIComponent(model)}`;
+}
 
 export type RealtimeStatus = "connecting" | "connected" | "closed" | "error";
 
@@ -20,7 +24,8 @@ export interface RealtimeServerEvent {
 export interface RealtimeVoiceOptions {
   clientSecret: string;
   model: string;
-  callsUrl?: string;
+  /** From the gateway's public config (`realtime_calls_url`): never hard-coded in the app. */
+  callsUrl: string;
   onEvent: (event: RealtimeServerEvent) => void;
   onStatus: (status: RealtimeStatus, message?: string) => void;
 }
@@ -71,8 +76,7 @@ export class RealtimeVoice {
       };
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      const url = `${this.options.callsUrl ?? REALTIME_CALLS_URL}?model=${encodeURIComponent(this.options.model)}`;
-      const response = await fetch(url, {
+      const response = await fetch(realtimeCallUrl(this.options.callsUrl, this.options.model), {
         method: "POST",
         body: offer.sdp ?? "",
         headers: { Authorization: `Bearer ${this.options.clientSecret}`, "Content-Type": "application/sdp" },

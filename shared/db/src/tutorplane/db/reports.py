@@ -54,7 +54,9 @@ SELECT jsonb_build_object(
         SELECT jsonb_build_object(
             'checks', count(*),
             'input_checks', count(*) FILTER (WHERE g.direction = 'input'),
-            'output_checks', count(*) FILTER (WHERE g.direction = 'output'),
+            'output_checks', greatest(count(*) FILTER (WHERE g.direction = 'output'), (
+                SELECT coalesce(sum(tt.checked_sentences), 0) FROM public.transcript_turns tt
+                WHERE tt.session_id = s.id AND tt.role = 'assistant')),
             'allowed', count(*) FILTER (WHERE g.action = 'allow'),
             'rewritten', count(*) FILTER (WHERE g.action = 'rewrite'),
             'blocked', count(*) FILTER (WHERE g.action = 'block'),
@@ -132,12 +134,24 @@ esc AS (
     FROM s JOIN public.escalation_events e ON e.session_id = s.id
     GROUP BY s.deployment, s.variant
 ),
+-- Output checks per session: every sentence the guardrail decided on (assistant turns'
+-- checked_sentences), at least the audited decisions (the audit keeps only non-allow ones).
 guard AS (
     SELECT s.deployment, s.variant,
-           count(*) FILTER (WHERE g.direction = 'output') AS output_checks,
-           count(*) FILTER (WHERE g.direction = 'output' AND g.action = 'block') AS blocks,
-           count(*) FILTER (WHERE g.direction = 'output' AND g.action = 'rewrite') AS rewrites
-    FROM s JOIN public.guardrail_events g ON g.session_id = s.id
+           sum(greatest(coalesce(t.checked, 0), g.output_events))::bigint AS output_checks,
+           sum(g.blocks)::bigint AS blocks,
+           sum(g.rewrites)::bigint AS rewrites
+    FROM s
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE ge.direction = 'output') AS output_events,
+               count(*) FILTER (WHERE ge.direction = 'output' AND ge.action = 'block') AS blocks,
+               count(*) FILTER (WHERE ge.direction = 'output' AND ge.action = 'rewrite') AS rewrites
+        FROM public.guardrail_events ge WHERE ge.session_id = s.id
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT sum(tt.checked_sentences) AS checked
+        FROM public.transcript_turns tt WHERE tt.session_id = s.id AND tt.role = 'assistant'
+    ) t ON true
     GROUP BY s.deployment, s.variant
 )
 SELECT

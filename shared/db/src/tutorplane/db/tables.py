@@ -24,7 +24,7 @@ class TableColumns:
 AUDIT_TABLES: dict[str, TableColumns] = {
     "transcript_turns": TableColumns(
         required=frozenset({"session_id", "turn_index", "speaker", "role", "content"}),
-        optional=frozenset({"subject", "latency_ms", "created_at"}),
+        optional=frozenset({"subject", "latency_ms", "checked_sentences", "created_at"}),
     ),
     "routing_decisions": TableColumns(
         required=frozenset(

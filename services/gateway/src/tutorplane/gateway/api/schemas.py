@@ -81,6 +81,14 @@ class PublicConfigOut(BaseModel):
     local_login: bool
     variants_enabled: dict[str, bool]
     livekit_url: str | None
+    qa_override_open: bool = Field(
+        description="The caller may pin version A or B (X-Tutor-Variant / ?variant=): staff always, "
+        "students only when the gateway opens the QA override to everyone."
+    )
+    realtime_calls_url: str | None = Field(
+        description="Version B: where the browser posts its WebRTC SDP offer (OpenAI Realtime calls "
+        "endpoint, the emulator in offline mode); null when this gateway cannot mint Realtime keys."
+    )
 
 
 # --- sessions --------------------------------------------------------------------------------

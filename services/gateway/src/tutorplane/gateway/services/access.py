@@ -1,5 +1,8 @@
 """Who may touch which session: students their own, teachers their classes' students, admins read all.
 
+Running a session (turns, cancel, escalate, live events, Realtime moderation) is for its student,
+and for the teacher or admin who started it as a QA session — nobody else, staff included.
+
 A session the caller may not see answers 404, like one that does not exist, so ids cannot be probed.
 """
 
@@ -47,9 +50,25 @@ async def teacher_sees(state: GatewayState, teacher: Identity, student_id: str) 
 
 
 async def session_for_student(state: GatewayState, identity: Identity, session_id: str) -> SessionInfo:
-    """The caller's own session (students only: turns, cancel, escalate, live events, close)."""
+    """The caller's own session (students only)."""
     info = await load_session(state, session_id)
     if identity.role != Role.student or info.student_id != identity.user_id:
+        raise not_found(session_id)
+    return info
+
+
+async def session_for_participant(state: GatewayState, identity: Identity, session_id: str) -> SessionInfo:
+    """A session the caller may run: a student's own, or a QA session the staff caller started."""
+    info = await load_session(state, session_id)
+    if identity.role == Role.student:
+        if info.student_id != identity.user_id:
+            raise not_found(session_id)
+        return info
+    try:
+        creator = await state.sessions.creator(info)
+    except SessionUnavailableError as exc:
+        raise database_unavailable() from exc
+    if creator != identity.user_id:
         raise not_found(session_id)
     return info
 

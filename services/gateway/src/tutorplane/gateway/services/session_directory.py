@@ -37,6 +37,9 @@ class SessionInfo:
     deployment: str
     room_name: str | None
     ended: bool
+    # Who started the session (the student, or the teacher/admin behind a QA session). None when
+    # the cached facts predate this field: ``creator`` then reads it from PostgreSQL.
+    created_by: str | None = None
 
 
 class SessionUnavailableError(Exception):
@@ -120,11 +123,25 @@ class SessionDirectory:
             deployment=row.deployment,
             room_name=row.room_name,
             ended=row.ended_at is not None,
+            created_by=_creator_of(row.metadata),
         )
         self._remember(info)
         if redis_ok:
             await self._reseed(info)
         return info
+
+    async def creator(self, info: SessionInfo) -> str | None:
+        """Who started the session. Raises SessionUnavailableError when it must be read and cannot."""
+        if info.created_by is not None:
+            return info.created_by
+        try:
+            row = await repository.get_session(self._pool, uuid.UUID(info.id))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise SessionUnavailableError(str(exc)) from exc
+        creator = _creator_of(row.metadata) if row is not None else None
+        if creator is not None:
+            self._remember(SessionInfo(**{**asdict(info), "created_by": creator}))
+        return creator
 
     async def _reseed(self, info: SessionInfo) -> None:
         """Redis lost this session: store it again and continue the turn counter after the DB's."""
@@ -177,3 +194,8 @@ class SessionDirectory:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("turn history not stored", extra={"session_id": session_id, "error": str(exc)})
+
+
+def _creator_of(metadata: dict[str, Any] | None) -> str | None:
+    value = (metadata or {}).get("created_by")
+    return str(value) if value else None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from tutorplane.db import repository
 from tutorplane.db.records import User
 from tutorplane.gateway.api.deps import (
@@ -15,6 +16,7 @@ from tutorplane.gateway.api.deps import (
     RateLimit,
     SettingsDep,
     StateDep,
+    optional_identity,
 )
 from tutorplane.gateway.api.schemas import (
     CsrfTokenOut,
@@ -26,6 +28,7 @@ from tutorplane.gateway.api.schemas import (
     UserOut,
     problems,
 )
+from tutorplane.gateway.core.config import GatewaySettings
 from tutorplane.gateway.core.identity import Identity, Role, issue_token
 from tutorplane.gateway.core.state import GatewayState
 
@@ -56,10 +59,32 @@ async def csrf_token(response: Response, state: StateDep, identity: OptionalUser
     return CsrfTokenOut(token=token, expires_at=expiry)
 
 
+OPENAI_PUBLIC_BASE_URL = "https://api.openai.com/v1"
+
+
+def realtime_calls_url(settings: GatewaySettings) -> str:
+    """Where the browser posts its WebRTC offer for version B: the configured OpenAI base URL (the
+    emulator in offline mode) + ``/realtime/calls``, so browser and gateway talk to the same API."""
+    return f"{(settings.openai_base_url or OPENAI_PUBLIC_BASE_URL).rstrip('/')}/realtime/calls"
+
+
+async def _caller_or_none(request: Request, state: StateDep) -> Identity | None:
+    """The caller when signed in; an expired or invalid token reads as signed out (the app must start)."""
+    try:
+        return await optional_identity(request, state)
+    except HTTPException:
+        return None
+
+
 @router.get("/config", response_model=PublicConfigOut, summary="What the web app needs to know at start")
-async def public_config(state: StateDep) -> PublicConfigOut:
+async def public_config(
+    response: Response, state: StateDep, caller: Annotated[Identity | None, Depends(_caller_or_none)]
+) -> PublicConfigOut:
     config = state.variants.current()
     settings = state.settings
+    # The answer depends on who asks (qa_override_open): never shared by a cache.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie, Authorization"
     return PublicConfigOut(
         deployment=settings.deployment,
         revision=settings.revision,
@@ -70,6 +95,8 @@ async def public_config(state: StateDep) -> PublicConfigOut:
             "B": config.is_enabled("B") and state.realtime is not None,
         },
         livekit_url=settings.livekit_url,
+        qa_override_open=settings.qa_override_open or (caller is not None and caller.is_staff),
+        realtime_calls_url=realtime_calls_url(settings) if state.realtime is not None else None,
     )
 
 
@@ -176,7 +203,13 @@ async def logout(response: Response, state: StateDep, _identity: CurrentUser) ->
     return LogoutOut()
 
 
-@router.get("/auth/me", response_model=UserOut, responses=ERRORS, summary="The signed-in user")
+@router.get(
+    "/auth/me",
+    response_model=UserOut,
+    responses=ERRORS,
+    dependencies=[Depends(RateLimit("read"))],
+    summary="The signed-in user",
+)
 async def me(identity: CurrentUser, state: StateDep) -> UserOut:
     name = identity.display_name
     if not name:

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from tutorplane.gateway.api.deps import RateLimit, StateDep, StudentUser, optional_identity, verify_csrf
+from tutorplane.gateway.api.deps import CurrentUser, RateLimit, StateDep, optional_identity, verify_csrf
 from tutorplane.gateway.api.schemas import BrowserEventIn, BrowserEventOut, problems
 from tutorplane.gateway.core.metrics import ACTIVE_STREAMS, BROWSER_EVENTS
 from tutorplane.gateway.core.state import GatewayState
-from tutorplane.gateway.services.access import session_for_student
+from tutorplane.gateway.services.access import session_for_participant
 from tutorplane.gateway.services.browser_events import record_browser_event
 from tutorplane.gateway.services.sse import (
     CLOSING,
@@ -57,10 +57,10 @@ async def _student_stream(state: GatewayState, session_id: str) -> AsyncIterator
     response_class=StreamingResponse,
     responses={**ERRORS, 200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "Server-Sent Events"}},
     dependencies=[Depends(RateLimit("read"))],
-    summary="Live events for the student's session: hint, teacher_ack, teacher_joined, escalation",
+    summary="Live events for a session you run: hint, teacher_ack, teacher_joined, escalation",
 )
-async def session_events(session_id: uuid.UUID, state: StateDep, identity: StudentUser) -> StreamingResponse:
-    info = await session_for_student(state, identity, str(session_id))
+async def session_events(session_id: uuid.UUID, state: StateDep, identity: CurrentUser) -> StreamingResponse:
+    info = await session_for_participant(state, identity, str(session_id))
     return StreamingResponse(_student_stream(state, info.id), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Depends
-from tutorplane.gateway.api.deps import CsrfChecked, RateLimit, StateDep, StudentUser
+from tutorplane.gateway.api.deps import CsrfChecked, CurrentUser, RateLimit, StateDep
 from tutorplane.gateway.api.schemas import TranscriptDeltaIn, TranscriptVerdictOut, problems
-from tutorplane.gateway.services.access import session_for_student
+from tutorplane.gateway.services.access import session_for_participant
 from tutorplane.gateway.services.realtime_moderation import moderate
 
 router = APIRouter(prefix="/api/sessions", tags=["realtime"])
@@ -23,7 +23,7 @@ ERRORS = problems(401, 403, 404, 429)
     summary="Check a Realtime transcript delta; answers cancel_response when it must stop",
 )
 async def transcript_delta(
-    session_id: uuid.UUID, body: TranscriptDeltaIn, state: StateDep, identity: StudentUser
+    session_id: uuid.UUID, body: TranscriptDeltaIn, state: StateDep, identity: CurrentUser
 ) -> TranscriptVerdictOut:
-    info = await session_for_student(state, identity, str(session_id))
+    info = await session_for_participant(state, identity, str(session_id))
     return await moderate(state, info, body)

@@ -84,7 +84,13 @@ async def create_session(
     )
 
 
-@router.get("/{session_id}", response_model=SessionSummaryOut, responses=ERRORS, summary="One session")
+@router.get(
+    "/{session_id}",
+    response_model=SessionSummaryOut,
+    responses=ERRORS,
+    dependencies=[Depends(RateLimit("read"))],
+    summary="One session",
+)
 async def get_session(session_id: uuid.UUID, state: StateDep, identity: CurrentUser) -> SessionSummaryOut:
     info = await session_for_reader(state, identity, str(session_id))
     try:

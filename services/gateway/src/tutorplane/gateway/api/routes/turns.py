@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import StreamingResponse
-from tutorplane.gateway.api.deps import CsrfChecked, RateLimit, StateDep, StudentUser
+from tutorplane.gateway.api.deps import CsrfChecked, CurrentUser, RateLimit, StateDep
 from tutorplane.gateway.api.schemas import CancelOut, TurnIn, problems
 from tutorplane.gateway.core.metrics import ACTIVE_STREAMS
 from tutorplane.gateway.core.state import GatewayState
-from tutorplane.gateway.services.access import session_for_student
+from tutorplane.gateway.services.access import session_for_participant
 from tutorplane.gateway.services.sse import SSE_HEADERS, SSE_MEDIA_TYPE
 from tutorplane.gateway.services.turn_pipeline import TurnPipeline, TurnRequest
 from tutorplane.routing.types import Subject
@@ -54,9 +54,9 @@ async def _tracked(state: GatewayState, body: AsyncIterator[bytes]) -> AsyncIter
     summary="Ask the tutor: a guarded, spoken answer streamed as Server-Sent Events",
 )
 async def create_turn(
-    session_id: uuid.UUID, body: TurnIn, state: StateDep, identity: StudentUser
+    session_id: uuid.UUID, body: TurnIn, state: StateDep, identity: CurrentUser
 ) -> StreamingResponse:
-    info = await session_for_student(state, identity, str(session_id))
+    info = await session_for_participant(state, identity, str(session_id))
     if info.ended:
         raise HTTPException(409, "this session has ended; start a new one with POST /api/sessions")
     text = body.text.strip()
@@ -87,8 +87,8 @@ async def cancel_turn(
     session_id: uuid.UUID,
     turn_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
     state: StateDep,
-    identity: StudentUser,
+    identity: CurrentUser,
 ) -> CancelOut:
-    info = await session_for_student(state, identity, str(session_id))
+    info = await session_for_participant(state, identity, str(session_id))
     cancelled = await state.cancels.cancel(TurnPipeline.cancel_key(info.id, turn_id))
     return CancelOut(turn_id=turn_id, cancelled=cancelled)
