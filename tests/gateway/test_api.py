@@ -414,13 +414,14 @@ def test_full_guarded_turn_streams_ordered_events_with_audio_and_audits(
     sid = uuid.UUID(session)
     turns = wait_rows(
         seeded_dsn,
-        "SELECT speaker, role, content, subject, latency_ms FROM transcript_turns "
+        "SELECT speaker, role, content, subject, latency_ms, checked_sentences FROM transcript_turns "
         "WHERE session_id = $1 ORDER BY id",
         sid,
         at_least=2,
     )
     assert [(t["speaker"], t["role"]) for t in turns] == [("student", "user"), ("math", "assistant")]
     assert turns[1]["content"] == TEN_SENTENCES and turns[1]["latency_ms"] > 0
+    assert turns[1]["checked_sentences"] == 10  # the block-rate denominator
     (decision,) = wait_rows(
         seeded_dsn, "SELECT subject, strategy FROM routing_decisions WHERE session_id = $1", sid
     )

@@ -59,9 +59,9 @@ def _secret(settings: GatewaySettings, name: str) -> str:
 def connect_urls(settings: GatewaySettings) -> list[str]:
     """Origins the web app connects to besides itself (LiveKit, OpenAI Realtime)."""
     urls: list[str] = []
-    if settings.livekit_url:
-        urls.append(settings.livekit_url)
-        urls.append(settings.livekit_url.replace("wss://", "https://").replace("ws://", "http://"))
+    if settings.livekit_public_url:  # what the browser connects to
+        urls.append(settings.livekit_public_url)
+        urls.append(settings.livekit_public_url.replace("wss://", "https://").replace("ws://", "http://"))
     urls.append(settings.openai_base_url or "https://api.openai.com/v1")
     if settings.openai_websocket_base_url:
         urls.append(settings.openai_websocket_base_url)

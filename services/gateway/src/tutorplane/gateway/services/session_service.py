@@ -171,6 +171,7 @@ async def create_session(
             deployment=settings.deployment,
             room_name=room,
             ended=False,
+            created_by=identity.user_id,
         )
     )
     SESSIONS.labels(variant=variant, reason=reason).inc()

@@ -90,6 +90,7 @@ class _TurnState:
     subject: Subject | None = None
     latencies: dict[str, float] = field(default_factory=dict)
     spoken: list[str] = field(default_factory=list)
+    checked: int = 0  # every sentence the output guardrail decided on (the block-rate denominator)
     usage: list[dict[str, Any]] = field(default_factory=list)
     first_sentence_ms: float | None = None
     escalated: bool = False
@@ -321,6 +322,7 @@ class TurnPipeline:
             async with stream as sentences:
                 async for sentence in sentences:
                     record_guardrail_decision("output", sentence.action.value)
+                    state.checked += 1
                     if sentence.text.strip():
                         self._announce(
                             state, emit, sentence.index, sentence.text, sentence.action.value, speaker
@@ -408,6 +410,7 @@ class TurnPipeline:
                 "content": answer,
                 "subject": subject.value,
                 "latency_ms": state.first_sentence_ms,
+                "checked_sentences": state.checked,
             },
         )
         task = asyncio.ensure_future(

@@ -94,7 +94,7 @@ async def public_config(
             "A": config.is_enabled("A") and settings.livekit_configured,
             "B": config.is_enabled("B") and state.realtime is not None,
         },
-        livekit_url=settings.livekit_url,
+        livekit_url=settings.livekit_public_url,
         qa_override_open=settings.qa_override_open or (caller is not None and caller.is_staff),
         realtime_calls_url=realtime_calls_url(settings) if state.realtime is not None else None,
     )

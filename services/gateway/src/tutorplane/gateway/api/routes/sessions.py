@@ -55,9 +55,9 @@ async def create_session(
     session = created.session
     livekit = None
     if created.livekit_token is not None:
-        assert state.settings.livekit_url is not None and session.room_name is not None
+        assert state.settings.livekit_public_url is not None and session.room_name is not None
         livekit = LiveKitJoinOut(
-            url=state.settings.livekit_url,
+            url=state.settings.livekit_public_url,
             token=created.livekit_token,
             room=session.room_name,
             agent_name=created.agent_name or "",

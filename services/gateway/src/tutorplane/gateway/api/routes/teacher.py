@@ -203,4 +203,6 @@ async def join(session_id: uuid.UUID, state: StateDep, teacher: TeacherUser) -> 
     await state.session_events.publish(
         info.id, "teacher_joined", {"teacher": teacher.display_name or "Teacher"}
     )
-    return TeacherJoinOut(url=state.livekit.url, token=token, room=info.room_name)
+    return TeacherJoinOut(
+        url=state.settings.livekit_public_url or state.livekit.url, token=token, room=info.room_name
+    )
