@@ -71,6 +71,24 @@ async def test_order_is_kept_when_later_checks_finish_first() -> None:
     assert finish[SENTENCES[9]] < finish[SENTENCES[3]] < finish[SENTENCES[0]]  # checks really overlapped
 
 
+async def test_a_fast_stream_against_a_slow_checker_is_batched_not_sent_sentence_by_sentence() -> None:
+    """Sentences completing while ``max_inflight`` checks are out wait and go together in the next one."""
+    moderation = ScriptedModeration(latency_s=0.05)
+    config = PipelineConfig(max_inflight=2)
+    released = await consume(
+        GuardedStream(scripted_deltas(words(ANSWER), delay_s=0.0005), LocalChecker(moderation), config=config)
+    )
+    assert [s.text for _, s in released] == SENTENCES  # order and content unchanged
+    assert sum(len(c.texts) for c in moderation.calls) == 10  # every sentence checked exactly once
+    assert len(moderation.calls) <= 4  # one request per sentence would be 10
+    assert max(len(c.texts) for c in moderation.calls) > 1
+
+
+async def test_max_inflight_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_inflight"):
+        PipelineConfig(max_inflight=0)
+
+
 async def test_speaking_pace_checks_n_plus_1_while_n_is_spoken() -> None:
     """Model streams one word per 0.1 s; each sentence is spoken for 1 s; moderation takes 0.2 s."""
     moderation = ScriptedModeration(latency_s=0.2)

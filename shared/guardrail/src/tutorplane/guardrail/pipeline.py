@@ -62,14 +62,18 @@ class PipelineConfig:
     max_chars: int = DEFAULT_MAX_CHARS
     lookahead: int = 16  # sentences checked ahead of the consumer (bounds concurrent work)
     max_batch: int = 8  # sentences per moderation request
+    # Checks in flight at once. Sentences that complete while both are out wait and go together in
+    # the next request: a slow model gets one check per sentence as before, a fast stream (or a
+    # loaded service) gets fewer, fuller requests instead of one per sentence.
+    max_inflight: int = 3
     stall_timeout_s: float | None = 2.0  # flush the buffer when no delta arrives this long
     check_timeout_s: float = 5.0  # backstop over one check (moderation + rewrite); then fail mode
     halt_on_escalate: bool = True  # after an escalated sentence, the rest of the answer is not spoken
     first_sentence_alone: bool = True  # the first sentence is never waiting on a batch
 
     def __post_init__(self) -> None:
-        if self.lookahead < 1 or self.max_batch < 1:
-            raise ValueError("lookahead and max_batch must be >= 1")
+        if self.lookahead < 1 or self.max_batch < 1 or self.max_inflight < 1:
+            raise ValueError("lookahead, max_batch and max_inflight must be >= 1")
         if self.stall_timeout_s is not None and self.stall_timeout_s <= 0:
             raise ValueError("stall_timeout_s must be > 0 (or None to disable stall flushing)")
         if self.check_timeout_s <= 0:
@@ -261,7 +265,9 @@ class GuardedStream(AsyncIterator[GuardedSentence]):
     def _launch_waiting(self) -> None:
         """Start checks for waiting sentences while the look-ahead window has room, in batches."""
         config = self.config
-        while self._waiting and self._outstanding < config.lookahead:
+        while (
+            self._waiting and self._outstanding < config.lookahead and len(self._checks) < config.max_inflight
+        ):
             room = config.lookahead - self._outstanding
             size = min(room, config.max_batch, len(self._waiting))
             if config.first_sentence_alone and self._waiting[0].index == 0:
@@ -270,7 +276,12 @@ class GuardedStream(AsyncIterator[GuardedSentence]):
             self._outstanding += size
             task = asyncio.create_task(self._check(batch), name="guardrail-check")
             self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
+            task.add_done_callback(self._check_done)
+
+    def _check_done(self, task: asyncio.Task[None]) -> None:
+        self._checks.discard(task)
+        if not task.cancelled() and not self._finished:
+            self._launch_waiting()  # a slot is free: send what completed meanwhile
 
     async def _check(self, slots: list[_Slot]) -> None:
         texts = [slot.text for slot in slots]
