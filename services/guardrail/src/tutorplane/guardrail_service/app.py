@@ -16,6 +16,7 @@ from opentelemetry.trace import TracerProvider
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from tutorplane.common.telemetry import setup_tracing
 from tutorplane.guardrail.checker import LocalChecker
+from tutorplane.guardrail.coalescing import CoalescingModeration
 from tutorplane.guardrail.moderation import ModerationClient
 from tutorplane.guardrail.openai_moderation import OpenAIModeration
 from tutorplane.guardrail.rewrite import OpenAIRewriter, Rewriter
@@ -64,8 +65,12 @@ def create_app(
             rew = OpenAIRewriter(
                 client=client, model=settings.rewrite_model, timeout_s=settings.rewrite_timeout_s
             )
+        # Concurrent checks (many turns at once) share moderation calls instead of one call each.
+        merged = CoalescingModeration(
+            mod, max_batch=settings.moderation_max_batch, max_inflight=settings.moderation_max_inflight
+        )
         state.checker = LocalChecker(
-            mod,
+            merged,
             policy,
             rewriter=rew,
             moderation_timeout_s=settings.moderation_timeout_s,

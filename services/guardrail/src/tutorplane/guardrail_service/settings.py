@@ -31,6 +31,15 @@ class GuardrailServiceSettings(
     rewrite_enabled: bool = Field(
         default=True, description="Rewrite flagged output with rewrite_model; off: the safe line is used."
     )
+    moderation_max_inflight: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Moderation API calls open at once; checks arriving meanwhile share the next call.",
+    )
+    moderation_max_batch: int = Field(
+        default=32, ge=1, le=256, description="Most texts merged into one moderation API call."
+    )
 
     @model_validator(mode="after")
     def _needs_a_moderation_backend(self) -> GuardrailServiceSettings:
