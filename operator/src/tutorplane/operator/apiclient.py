@@ -38,6 +38,8 @@ class ApiError(Exception):
         self.status = status
         self.reason = reason
         self.message = message
+        # The request was sent more than once: a 409 may answer our own earlier, lost attempt.
+        self.retried = False
 
 
 class NotFound(ApiError):
@@ -196,7 +198,9 @@ class KubeClient:
                     message = payload.get("message", "") if isinstance(payload, dict) else str(payload)
                     if (status == 429 or status >= 500) and attempt < self.settings.retries:
                         raise _Transient(f"{status} {reason}")
-                    raise _error(status, reason, message, method, path)
+                    error = _error(status, reason, message, method, path)
+                    error.retried = attempt > 0
+                    raise error
             except (_Transient, aiohttp.ClientConnectionError, TimeoutError) as exc:
                 self.calls[f"{method}-retry"] += 1
                 if attempt >= self.settings.retries:

@@ -66,9 +66,9 @@ def _generation_seen(obj: Obj) -> bool:
     return generation is None or observed is None or observed >= generation
 
 
-def deployment_readiness(obj: Obj | None) -> Readiness:
+def deployment_readiness(obj: Obj | None, name: str = "") -> Readiness:
     if obj is None:
-        return Readiness(False, 0, 0, "not created yet", progressing=True)
+        return Readiness(False, 0, 0, f"{name}: not created yet" if name else "not created yet", True)
     status = _status(obj)
     replicas = obj.get("spec", {}).get("replicas", 1)
     ready = int(status.get("readyReplicas") or 0)
@@ -82,6 +82,24 @@ def deployment_readiness(obj: Obj | None) -> Readiness:
     ok = rolled and available >= replicas and (replicas == 0 or ready >= 1)
     message = f"{name}: {ready}/{replicas} ready" + ("" if rolled else f", {updated}/{replicas} updated")
     return Readiness(ok, ready, replicas, message, progressing=not ok)
+
+
+def pool_readiness(parts: list[Readiness]) -> Readiness:
+    """Readiness of the agent pool, one revision in several Deployments (pipeline first).
+
+    The pool is ready only when every Deployment is; the replica counts are the pipeline's (the
+    workers sessions are dispatched to, and what ``variants.A.replicas`` sizes), and the message
+    names every Deployment that is not ready yet.
+    """
+    ready = all(part.ready for part in parts)
+    shown = parts if ready else [part for part in parts if not part.ready]
+    return Readiness(
+        ready,
+        parts[0].ready_replicas,
+        parts[0].replicas,
+        "; ".join(part.message for part in shown),
+        progressing=any(part.progressing for part in parts),
+    )
 
 
 def statefulset_readiness(obj: Obj | None) -> Readiness:

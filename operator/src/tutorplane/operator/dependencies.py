@@ -175,11 +175,33 @@ async def render_managed(renderer: ChartRenderer, ctx: BuildContext) -> list[Obj
     return objects
 
 
-def readiness(spec: TutorDeploymentSpec, observed: list[Obj], error: str | None) -> tuple[bool, str, str]:
-    """(ready, reason, message) of the managed releases plus the migration Job."""
+def release_readiness(release: str, observed: list[Obj]) -> tuple[bool, str]:
+    """(ready, what is missing) of one managed release: its Deployments and StatefulSets ready,
+    its Jobs (the chart's own roles and migrations) complete. Objects not observed yet count as
+    not ready: pass the desired object when nothing was observed."""
+    waiting: list[str] = []
+    for obj in observed:
+        meta = obj.get("metadata", {})
+        if meta.get("labels", {}).get(f"{c.GROUP}/release") != release:
+            continue
+        kind = obj.get("kind")
+        if kind == "Job" and job_state(obj) != "Complete":
+            waiting.append(f"Job {meta.get('name')} not complete")
+        elif kind in ("Deployment", "StatefulSet"):
+            check = _deployment_readiness if kind == "Deployment" else statefulset_readiness
+            if not (r := check(obj)).ready:
+                waiting.append(r.message)
+    return not waiting, "; ".join(waiting)
+
+
+def readiness(
+    spec: TutorDeploymentSpec, observed: list[Obj], error: str | None, held: str | None = None
+) -> tuple[bool, str, str]:
+    """(ready, reason, message) of the managed releases plus the migration Job; ``held`` says why
+    the migration Job was not created yet."""
     if error:
         return False, "DependencyFailed", error
-    waiting: list[str] = []
+    waiting: list[str] = [held] if held else []
     failed: list[str] = []
     for obj in observed:
         kind = obj.get("kind")

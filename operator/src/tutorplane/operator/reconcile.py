@@ -25,6 +25,7 @@ from . import dependencies, metrics
 from .analysis import Analysis
 from .apiclient import ApiError, Conflict, NotFound, Unprocessable
 from .builders import BuildContext, Owner, Rendered, build_children
+from .credentials import CredentialsError
 from .diffing import controller_of, merge_patch
 from .events import post_event
 from .observing import Key, inventory_entry, key_of, parse_inventory_entry
@@ -68,6 +69,8 @@ async def _apply_one(rt: Runtime, owner: Owner, desired: Obj, result: ApplyResul
                 return  # create-only: an existing Secret is never read or changed
             actual = await rt.client.get(key[0], key[1], key[2], key[3])
             rt.cache.put(actual)
+    if desired["kind"] == "Secret":
+        return  # create-only: a re-rendered Secret (new random values) must never rotate one
     digest = desired["metadata"].get("annotations", {}).get(c.ANNOTATION_DESIRED_HASH, "")
     seen = (digest, rt.cache.version(key))
     if digest and rt.verified.get(key) == seen:
@@ -143,6 +146,18 @@ def _observed(rt: Runtime, owner: Owner, api_version: str, kind: str, name: str)
     return rt.cache.get((api_version, kind, owner.namespace, name))
 
 
+def _pool_deployments(rt: Runtime, owner: Owner) -> list[tuple[str, Obj | None]]:
+    """The agent pool's Deployments (pipeline first), each with what was observed of it."""
+    names = [f"{owner.name}-{component}" for component in c.AGENT_POOL_COMPONENTS]
+    return [(name, _observed(rt, owner, "apps/v1", "Deployment", name)) for name in names]
+
+
+def _pool_readiness(rt: Runtime, owner: Owner) -> cond.Readiness:
+    return cond.pool_readiness(
+        [cond.deployment_readiness(obj, name) for name, obj in _pool_deployments(rt, owner)]
+    )
+
+
 def _now_iso(rt: Runtime) -> str:
     return datetime.fromtimestamp(rt.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -159,12 +174,12 @@ def compute_status(
     generation: int | None,
     dep_error: str | None,
     analysis: Analysis | None,
+    held: str | None = None,
 ) -> Obj:
     name = owner.name
-    pool = _observed(rt, owner, "apps/v1", "Deployment", f"{name}-{c.COMPONENT_AGENT}")
     gateway = _observed(rt, owner, "apps/v1", "Deployment", f"{name}-{c.COMPONENT_GATEWAY}")
     guardrail = _observed(rt, owner, "apps/v1", "Deployment", f"{name}-{c.COMPONENT_GUARDRAIL}")
-    pool_r = cond.deployment_readiness(pool) if spec.variants.a.enabled else None
+    pool_r = _pool_readiness(rt, owner) if spec.variants.a.enabled else None
     gateway_r = cond.deployment_readiness(gateway)
     guardrail_r = cond.deployment_readiness(guardrail)
 
@@ -181,7 +196,7 @@ def compute_status(
         in (c.COMPONENT_DEPENDENCY, c.COMPONENT_MIGRATIONS)
     ]
     # A desired object not yet observed has no status: it counts as not ready.
-    dep_ready, dep_reason, dep_message = dependencies.readiness(spec, dep_observed, dep_error)
+    dep_ready, dep_reason, dep_message = dependencies.readiness(spec, dep_observed, dep_error, held)
 
     rolled_back = state.phase == Phase.rolled_back
     obs = cond.Observations(
@@ -300,19 +315,78 @@ def _render(rt: Runtime, ctx: BuildContext) -> Rendered:
 def _publishable(rt: Runtime, owner: Owner, previous: Obj, revision: str | None) -> str | None:
     """The pool revision the gateway may dispatch to: a new revision only once its workers are up.
 
-    Until the pool's Deployment runs the new template and is ready, sessions keep going to the
-    previous agent name, whose workers keep serving (they drain only after the new ones are ready).
+    Until every Deployment of the pool (the pipeline and the English worker) runs the new template
+    and is ready, sessions keep going to the previous agent name, whose workers keep serving (they
+    drain only after the new ones are ready). A pipeline worker hands English rooms to the English
+    worker of its own revision, so publishing before that one is up would strand those rooms.
     """
     if revision is None:
         return None
     current = previous.get("variants", {}).get("A", {}).get("publishedRevision")
     if current is None or current == revision:
         return revision
-    pool = _observed(rt, owner, "apps/v1", "Deployment", f"{owner.name}-{c.COMPONENT_AGENT}")
-    labels = ((pool or {}).get("spec", {}).get("template", {}).get("metadata", {}) or {}).get("labels", {})
-    if labels.get(c.LABEL_REVISION) == revision and cond.deployment_readiness(pool).ready:
-        return revision
-    return str(current)
+    for _name, obj in _pool_deployments(rt, owner):
+        template = ((obj or {}).get("spec", {}).get("template", {}).get("metadata", {})) or {}
+        if (template.get("labels") or {}).get(c.LABEL_REVISION) != revision:
+            return str(current)
+        if not cond.deployment_readiness(obj).ready:
+            return str(current)
+    return revision
+
+
+def _hold_migrations(
+    rt: Runtime, owner: Owner, spec: TutorDeploymentSpec, desired: list[Obj], previous: Obj
+) -> tuple[list[Obj], str | None]:
+    """Keep the migration Job back while a managed Supabase release is not ready.
+
+    The Job connects as the application role, which exists only once the release's database runs
+    and its own roles Job is complete. The release's workloads changing state schedule a reconcile
+    (child events, and the resync timer), which creates the Job once the release is ready. A Job
+    already created stays: it is never deleted because the database went away for a while.
+    """
+    if "supabase" not in dependencies.managed_charts(spec):
+        return desired, None
+    release = dependencies.release_name(owner.name, "supabase")
+    ready, missing = dependencies.release_readiness(
+        release, [rt.cache.get(key_of(obj)) or obj for obj in desired]
+    )
+    if ready:
+        return desired, None
+    inventory = set(previous.get("inventory", []))
+    kept: list[Obj] = []
+    held: str | None = None
+    for obj in desired:
+        key = key_of(obj)
+        migration = obj["kind"] == "Job" and (
+            obj["metadata"].get("labels", {}).get(c.LABEL_COMPONENT) == c.COMPONENT_MIGRATIONS
+        )
+        if migration and rt.cache.get(key) is None and inventory_entry(key) not in inventory:
+            held = f"Job {key[3]} waits for the {release} release ({missing})"
+            continue
+        kept.append(obj)
+    return kept, held
+
+
+async def _ensure_credentials(rt: Runtime, ctx: BuildContext) -> list[str]:
+    """Create the credentials Secrets of the managed releases before their workloads."""
+    assert rt.renderer is not None
+    problems: list[str] = []
+    for chart in dependencies.managed_charts(ctx.spec):
+        release = dependencies.release_name(ctx.owner.name, chart)
+        try:
+            created, failed = await rt.credentials.ensure(
+                rt.client,
+                ctx,
+                rt.renderer.chart_path(chart),
+                release,
+                dependencies.values_for(ctx.spec, chart, ctx.owner.name),
+            )
+        except CredentialsError as exc:
+            raise CredentialsError(f"chart {chart!r}: {exc}") from None
+        if created:  # names only: values are never logged
+            logger.info("created Secrets %s for release %s", created, release)
+        problems.extend(failed)
+    return problems
 
 
 async def reconcile_deployment(
@@ -373,13 +447,16 @@ async def _reconcile(
         ctx = dataclasses.replace(ctx, published_revision=published)
         rendered = _render(rt, ctx)
     dep_error: str | None = None
+    secret_problems: list[str] = []
     try:
         assert rt.renderer is not None  # set by Runtime.__post_init__
         dep_objects = await dependencies.render_managed(rt.renderer, ctx)
-    except dependencies.DependencyError as exc:
+        secret_problems = await _ensure_credentials(rt, ctx)
+    except (dependencies.DependencyError, CredentialsError) as exc:
         dep_error, dep_objects = str(exc), []
-    desired = rendered.objects + dep_objects
+    desired, held = _hold_migrations(rt, owner, spec, rendered.objects + dep_objects, previous)
     applied = await apply_children(rt, owner, desired, previous.get("inventory", []), prune=dep_error is None)
+    applied.problems.extend(secret_problems)
     if applied.writes:
         logger.info(
             "reconciled %s/%s: created %s, patched %s, deleted %s",
@@ -401,6 +478,7 @@ async def _reconcile(
         generation,
         dep_error,
         analysis,
+        held,
     )
     for variant, weight in status["weights"].items():
         metrics.VARIANT_WEIGHT.labels(owner.namespace, owner.name, variant).set(weight)

@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 
 from .apiclient import ClientSettings, KubeClient
+from .credentials import CredentialsKeeper
 from .dependencies import ChartRenderer
 from .observing import ObservedCache
 from .settings import OperatorSettings
@@ -32,6 +33,8 @@ class Runtime:
     client: KubeClient
     cache: ObservedCache = field(default_factory=ObservedCache)
     renderer: ChartRenderer | None = None
+    # Managed releases whose credentials Secrets exist (values only while being created).
+    credentials: CredentialsKeeper = field(default_factory=CredentialsKeeper)
     keda: bool | None = None  # None until the first reconcile asks discovery
     clock: Callable[[], float] = time.time
     connection: kopf.ConnectionInfo | None = None
@@ -100,7 +103,9 @@ class Runtime:
         return dict(body.get("status") or {})
 
     def forget_deployment(self, namespace: str, name: str) -> None:
-        self._deployments.pop((namespace, name), None)
+        known = self._deployments.pop((namespace, name), None)
+        if known is not None:
+            self.credentials.forget(known.get("metadata", {}).get("uid", ""))
         self._written.pop((namespace, name), None)
         self.renders.pop((namespace, name), None)
         self._locks.pop((namespace, name), None)

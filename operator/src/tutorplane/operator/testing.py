@@ -185,6 +185,8 @@ class ClusterSimulator:
     cluster: kmock.KubernetesEmulator
     period: float = 0.5
     ready: bool = True
+    # Workloads (by name) kept unready while ``ready`` is true: one component lagging behind.
+    not_ready: set[str] = field(default_factory=set)
     fail_jobs: bool = False
     collect_garbage: bool = True
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -290,7 +292,8 @@ class ClusterSimulator:
         if plural in ("deployments", "statefulsets"):
             replicas = _deep_get(obj, "spec", "replicas")
             replicas = 1 if replicas is None else replicas
-            n = replicas if self.ready else 0
+            up = self.ready and _deep_get(obj, "metadata", "name") not in self.not_ready
+            n = replicas if up else 0
             return {
                 "replicas": replicas,
                 "readyReplicas": n,

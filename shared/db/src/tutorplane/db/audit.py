@@ -260,14 +260,14 @@ class AuditWriter:
             return
 
     async def _insert(self, items: list[_Item]) -> None:
+        # One statement per table (and column set) for the whole batch: rows of different tables
+        # interleave on the request path, and audit tables only reference sessions, never each other,
+        # so only the order within a table is kept.
+        runs: dict[tuple[str, tuple[str, ...]], list[_Item]] = {}
+        for item in items:
+            runs.setdefault((item.table, tuple(item.columns)), []).append(item)
         async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn, conn.transaction():
-            run: list[_Item] = []
-            for item in items:
-                if run and (item.table, item.columns) != (run[0].table, run[0].columns):
-                    await self._insert_run(conn, run)
-                    run = []
-                run.append(item)
-            if run:
+            for run in runs.values():
                 await self._insert_run(conn, run)
 
     @staticmethod
