@@ -109,7 +109,7 @@ class HttpGuardrailClient:
         CLIENT_SECONDS.labels("ok").observe(loop.time() - started)
         return decisions
 
-    async def _post(self, payload: dict[str, object]) -> dict[str, Any]:
+    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a check; a pooled connection the server already closed is retried once on a new one
         (a check has no side effects)."""
         for attempt in (1, 2):

@@ -29,6 +29,8 @@ def failure_reason(exc: BaseException) -> str:
         return "server_error" if exc.status_code >= 500 else "bad_request"
     if isinstance(exc, openai.APIConnectionError | anthropic.APIConnectionError):
         return "connection"
+    if _mro_names(exc) & {"ProviderStreamError"}:  # an `error` event in a started stream
+        return "server_error"
     names = _mro_names(exc)
     if "TimeoutException" in names:
         return "timeout"

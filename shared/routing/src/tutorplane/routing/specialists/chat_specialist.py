@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 from tutorplane.routing.conversation import chat_messages
 from tutorplane.routing.prompts import ENGLISH_SYSTEM, HISTORY_SYSTEM, render
 from tutorplane.routing.specialists.base import SpecialistReply, StreamingSpecialist
+from tutorplane.routing.specialists.sse import ProviderStreamError, sse_events
 from tutorplane.routing.types import Subject, Turn, Usage
 
 
@@ -35,19 +36,23 @@ class OpenAIChatSpecialist(StreamingSpecialist):
     async def _deltas(
         self, question: str, history: Sequence[Turn], reply: SpecialistReply
     ) -> AsyncGenerator[str, None]:
-        stream = await self.client.chat.completions.create(**self.request(question, history))
-        try:
-            async for chunk in stream:
-                if chunk.choices:
-                    content = chunk.choices[0].delta.content
+        request = self.client.chat.completions.with_streaming_response.create(
+            **self.request(question, history)
+        )
+        async with request as response:
+            async for _kind, chunk in sse_events(response.iter_bytes()):
+                if chunk.get("error"):
+                    raise ProviderStreamError("openai", chunk)
+                choices = chunk.get("choices")
+                if choices:
+                    content = (choices[0].get("delta") or {}).get("content")
                     if content:
                         yield content
-                if chunk.usage is not None:
+                usage = chunk.get("usage")
+                if usage:
                     reply.usage = Usage(
-                        "openai", str(self.model), chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+                        "openai", str(self.model), usage["prompt_tokens"], usage["completion_tokens"]
                     )
-        finally:
-            await stream.close()
 
 
 class _PromptedChatSpecialist(OpenAIChatSpecialist):

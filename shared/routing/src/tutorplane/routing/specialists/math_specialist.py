@@ -9,6 +9,7 @@ from anthropic import AsyncAnthropic
 from tutorplane.routing.conversation import chat_messages
 from tutorplane.routing.prompts import MATH_SYSTEM, render
 from tutorplane.routing.specialists.base import SpecialistReply, StreamingSpecialist
+from tutorplane.routing.specialists.sse import ProviderStreamError, sse_events
 from tutorplane.routing.types import Subject, Turn, Usage
 
 
@@ -35,20 +36,23 @@ class AnthropicSpecialist(StreamingSpecialist):
         self, question: str, history: Sequence[Turn], reply: SpecialistReply
     ) -> AsyncGenerator[str, None]:
         input_tokens = output_tokens = 0
-        stream = await self.client.messages.create(**self.request(question, history))
+        request = self.client.messages.with_streaming_response.create(**self.request(question, history))
         try:
-            async for event in stream:
-                kind = event.type
-                if kind == "content_block_delta":
-                    if event.delta.type == "text_delta" and event.delta.text:
-                        yield event.delta.text
-                elif kind == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
-                    output_tokens = event.message.usage.output_tokens or 0
-                elif kind == "message_delta":
-                    output_tokens = event.usage.output_tokens or output_tokens
+            async with request as response:
+                async for kind, event in sse_events(response.iter_bytes()):
+                    if kind == "content_block_delta":
+                        delta = event["delta"]
+                        if delta.get("type") == "text_delta" and delta.get("text"):
+                            yield delta["text"]
+                    elif kind == "message_start":
+                        usage = event["message"].get("usage") or {}
+                        input_tokens = usage.get("input_tokens") or 0
+                        output_tokens = usage.get("output_tokens") or 0
+                    elif kind == "message_delta":
+                        output_tokens = (event.get("usage") or {}).get("output_tokens") or output_tokens
+                    elif kind == "error":
+                        raise ProviderStreamError("anthropic", event)
         finally:
-            await stream.close()
             if input_tokens or output_tokens:
                 reply.usage = Usage("anthropic", str(self.model), input_tokens, output_tokens)
 

@@ -1,0 +1,57 @@
+"""Server-Sent Events of a model stream, read as plain dicts.
+
+The SDKs still build, authenticate, retry and check the request (``with_streaming_response``
+raises their usual status errors); only the body is read here. Their typed stream builds a
+validated model object for every event, which on a ten-sentence answer cost more CPU than the
+rest of the turn together; a specialist needs three fields of those events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+
+class ProviderStreamError(Exception):
+    """The provider reported an error inside an already-started stream (``event: error``)."""
+
+    def __init__(self, provider: str, body: Any) -> None:
+        detail = body.get("error", body) if isinstance(body, dict) else body
+        super().__init__(f"{provider} stream error: {detail}")
+        self.provider = provider
+        self.body = body
+
+
+async def sse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str | None, Any]]:
+    """``(event name or None, parsed JSON data)`` per event; comments and ``[DONE]`` are skipped."""
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        if b"\n\n" not in buffer and b"\r\n\r\n" not in buffer:
+            continue
+        buffer = buffer.replace(b"\r\n", b"\n")
+        *frames, buffer = buffer.split(b"\n\n")
+        for frame in frames:
+            parsed = _frame(frame)
+            if parsed is not None:
+                yield parsed
+    parsed = _frame(buffer.replace(b"\r\n", b"\n"))
+    if parsed is not None:
+        yield parsed
+
+
+def _frame(frame: bytes) -> tuple[str | None, Any] | None:
+    event: str | None = None
+    data: list[bytes] = []
+    for line in frame.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode()
+    if not data:
+        return None
+    payload = b"\n".join(data)
+    if payload == b"[DONE]":
+        return None
+    return event, json.loads(payload)
