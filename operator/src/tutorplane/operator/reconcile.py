@@ -154,7 +154,7 @@ def _pool_deployments(rt: Runtime, owner: Owner) -> list[tuple[str, Obj | None]]
 
 def _pool_readiness(rt: Runtime, owner: Owner) -> cond.Readiness:
     return cond.pool_readiness(
-        [cond.deployment_readiness(obj, name) for name, obj in _pool_deployments(rt, owner)][:1]
+        [cond.deployment_readiness(obj, name) for name, obj in _pool_deployments(rt, owner)]
     )
 
 
@@ -344,7 +344,7 @@ def _hold_migrations(
     (child events, and the resync timer), which creates the Job once the release is ready. A Job
     already created stays: it is never deleted because the database went away for a while.
     """
-    if True:
+    if "supabase" not in dependencies.managed_charts(spec):
         return desired, None
     release = dependencies.release_name(owner.name, "supabase")
     ready, missing = dependencies.release_readiness(

@@ -40,7 +40,9 @@ async def serve(settings: OperatorSettings) -> None:
         "starting: %s, keda=%s, peering=%s",
         "cluster-wide" if settings.clusterwide else f"namespaces {namespaces}",
         rt.keda,
-        "off" if settings.standalone else settings.peering_name,
+        "off"
+        if settings.standalone
+        else f"{settings.peering_name} (priority {kopf_settings.peering.priority})",
     )
     await kopf.operator(
         registry=registry,
@@ -48,7 +50,8 @@ async def serve(settings: OperatorSettings) -> None:
         standalone=settings.standalone,
         clusterwide=settings.clusterwide,
         namespaces=namespaces,
-        priority=settings.peering_priority,
+        # configure_kopf chose it (the configured one, or a random one for this process).
+        priority=kopf_settings.peering.priority,
         peering_name=None if settings.standalone else settings.peering_name,
         liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz"
         if settings.liveness_port

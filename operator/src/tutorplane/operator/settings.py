@@ -56,8 +56,12 @@ class OperatorSettings(BaseSettings):
         description="One Kubernetes API request; short timeouts turn a slow API server into a retry storm.",
     )
     peering_name: str = Field(default="tutorplane", description="kopf peering object shared by the replicas.")
-    peering_priority: int = Field(
-        default=0, description="kopf peering priority; replicas with equal priority pause each other but one."
+    peering_priority: int | None = Field(
+        default=None,
+        description=(
+            "kopf peering priority (the highest works, the others stand by). Unset: each process draws "
+            "its own at random, since replicas sharing one priority pause each other, all of them."
+        ),
     )
     standalone: bool = Field(default=False, description="Disable peering (single replica, tests).")
     liveness_port: int = Field(default=8080, ge=0, le=65535, description="kopf liveness endpoint (/healthz).")

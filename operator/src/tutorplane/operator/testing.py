@@ -403,9 +403,13 @@ async def running_operator(
     settings: OperatorSettings | None = None,
     prometheus: PrometheusFactory = default_prometheus,
     admission: bool = False,
+    identity: str | None = None,
 ) -> AsyncIterator[Runtime]:
     """kopf in-process against ``cluster`` (an emulator, or the URL of one in another process);
-    returns once the TutorDeployment watch is open (or, for a URL, once kopf reports ready)."""
+    returns once the TutorDeployment watch is open (or, for a URL, once kopf reports ready).
+
+    Settings with ``standalone=False`` peer through ``peering_name`` (its KopfPeering object must
+    exist); give each operator of one test process its own ``identity`` then."""
     ours = settings or operator_settings()
     url = cluster if isinstance(cluster, str) else str(cluster.url)
     rt = Runtime.create(ours, kopf.ConnectionInfo(server=url, insecure=True))
@@ -422,7 +426,9 @@ async def running_operator(
         kopf.operator(
             registry=registry,
             settings=kopf_settings,
-            standalone=True,
+            standalone=ours.standalone,
+            peering_name=None if ours.standalone else ours.peering_name,
+            identity=identity,  # type: ignore[arg-type]  # kopf's Identity is a NewType of str
             namespaces=ours.namespaces,
             clusterwide=ours.clusterwide,
             ready_flag=ready,
@@ -430,7 +436,8 @@ async def running_operator(
         name="kopf-operator",
     )
     try:
-        if isinstance(cluster, str):
+        if isinstance(cluster, str) or not ours.standalone:
+            # A peering replica that stands by opens no TutorDeployment watch: wait for kopf.
             await asyncio.wait_for(ready.wait(), 10)
             await asyncio.sleep(0.5)  # the watch requests follow readiness closely
         else:

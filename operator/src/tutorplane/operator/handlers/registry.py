@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,26 @@ def watched_child_kinds() -> list[tuple[str, str]]:
     return [kind for kind in kinds if kind[1] != "Secret"]
 
 
+# Peering priorities drawn when none is configured: wide enough that two replicas drawing the same
+# one (which pauses both) is a one-in-a-billion event, and within a 32-bit signed integer.
+RANDOM_PRIORITIES = 2**31 - 1
+
+
+def peering_priority(ours: OperatorSettings) -> int:
+    """This process's kopf peering priority: the configured one, else a random one.
+
+    kopf pauses an operator that sees a live peer of higher *or equal* priority, so replicas
+    started with one fixed priority all pause and none works; distinct priorities let exactly one
+    (the highest) work while the others stand by.
+    """
+    if ours.peering_priority is not None:
+        return ours.peering_priority
+    return 1 + secrets.randbelow(RANDOM_PRIORITIES)
+
+
 def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
     settings.peering.name = ours.peering_name
-    settings.peering.priority = ours.peering_priority
+    settings.peering.priority = peering_priority(ours)
     settings.peering.standalone = ours.standalone
     settings.peering.clusterwide = ours.clusterwide
     settings.peering.mandatory = not ours.standalone

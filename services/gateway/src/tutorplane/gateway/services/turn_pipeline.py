@@ -143,10 +143,19 @@ class TurnPipeline:
         self.cancels.register(key, lambda: _cancel(worker))
         try:
             while True:
+                # Everything already queued goes out as one write: a burst of events (a sentence, its
+                # check, its audio) costs one pass through the middleware and one socket write.
                 item = await queue.get()
+                ready: list[bytes] = []
+                while item is not _END:
+                    ready.append(item)
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if ready:
+                    yield b"".join(ready)
                 if item is _END:
                     return
-                yield item
         finally:
             self.cancels.unregister(key)
             if not worker.done():
