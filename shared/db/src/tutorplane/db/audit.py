@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import time
@@ -315,8 +316,22 @@ class AuditWriter:
                     future.set_result(None)
 
 
+# Free text written by or to a student. A row that could not be stored is logged so an operator
+# can see what was lost, but the words themselves never reach the logs: they are replaced by their
+# length and a short hash (enough to match a row against a transcript, not to read it).
+REDACTED_COLUMNS = frozenset({"content", "rationale", "excerpt", "reason"})
+
+
+def _redact(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"<redacted {len(value)} chars sha256:{digest}>"
+
+
 def _row_json(row: Mapping[str, Any]) -> str:
+    safe = {k: _redact(v) if k in REDACTED_COLUMNS else v for k, v in row.items()}
     try:
-        return dumps(dict(row))
+        return dumps(safe)
     except (TypeError, ValueError):
-        return repr(dict(row))
+        return repr(safe)

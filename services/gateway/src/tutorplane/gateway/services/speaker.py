@@ -21,8 +21,8 @@ from tutorplane.gateway.services.sse import sse_event
 
 log = logging.getLogger(__name__)
 
-MAX_SENTENCES = 8
-MAX_CHARS = 1000  # well under the speech API input limit (4096)
+MAX_SENTENCES = 12
+MAX_CHARS = 1500  # well under the speech API input limit (4096)
 SPEECH_FAILED = "Speech is unavailable right now; the answer is shown as text."
 
 
