@@ -70,7 +70,7 @@ async def test_session_rows_and_escalation_reach_postgres(emulator, migrated_dsn
         assert routing[0]["turn_index"] == 1
 
         turns = await pool.fetch(
-            "SELECT turn_index, speaker, role, content, latency_ms FROM transcript_turns "
+            "SELECT turn_index, speaker, role, content, latency_ms, checked_sentences FROM transcript_turns "
             "WHERE session_id = $1 ORDER BY turn_index, id",
             learning.id,
         )
@@ -79,6 +79,9 @@ async def test_session_rows_and_escalation_reach_postgres(emulator, migrated_dsn
         assert by_turn[4:] == [(2, "student"), (2, "math")]  # the current tutor says the safe line
         answers = [r for r in turns if r["role"] == "assistant" and r["turn_index"] == 1]
         assert all(r["latency_ms"] is not None and r["latency_ms"] >= 0 for r in answers)
+        # The math answer's row counts the sentences its output guardrail decided on (block-rate denominator).
+        (math_answer,) = [r for r in answers if r["speaker"] == "math"]
+        assert math_answer["checked_sentences"] >= 1
 
         usage = await pool.fetch(
             "SELECT turn_index, provider, model, kind, input_tokens, output_tokens FROM provider_usage "

@@ -353,6 +353,7 @@ class TutorAgent(Agent):
                 async for decision in self.services.guard.guard_output(
                     deltas(), session_id=self.state.session_id, source=f"agent:{self.key}"
                 ):
+                    self.state.checked_sentences += 1
                     outbox.put_nowait(("sentence", decision))
                     if decision.stops_answer:
                         break

@@ -57,6 +57,8 @@ class SessionState:
     # Latency (ms) from the end of student input to the first released sentence of the turn.
     first_sentence_ms: float | None = None
     _sentences_in_turn: int = 0
+    # Sentences the output guardrail decided on this turn (blocked ones too): the block-rate denominator.
+    checked_sentences: int = 0
     checked_input_ids: set[str] = field(default_factory=set)
     # Routed subject of each student message (message id -> subject), the router's context.
     routed_subjects: dict[str, str] = field(default_factory=dict)
@@ -81,6 +83,7 @@ class SessionState:
         self.turn_input_at = input_at if input_at is not None else time.time()
         self.first_sentence_ms = None
         self._sentences_in_turn = 0
+        self.checked_sentences = 0
         self.handoffs_this_turn = 0
         self._turn_of_message[message_id] = self.turn_index
         return self.turn_index

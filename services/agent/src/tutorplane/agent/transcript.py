@@ -62,6 +62,7 @@ class _PendingRow:
     content: list[str]
     subject: str | None
     latency_ms: float | None
+    checked_sentences: int | None = None
 
 
 @dataclass
@@ -157,11 +158,16 @@ class TranscriptRecorder:
         pending = self._pending
         if pending is not None and pending.turn_index == turn and pending.speaker == speaker:
             pending.content.append(content)
+            if role == "assistant":
+                pending.checked_sentences = self.state.checked_sentences
             if pending.latency_ms is None:
                 pending.latency_ms = latency_ms
             return
         self.flush()
         self._pending = _PendingRow(turn, speaker, [content], subject, latency_ms)
+        if role == "assistant":
+            # Taken now: the counter restarts when the next student message arrives, before this flush.
+            self._pending.checked_sentences = self.state.checked_sentences
         if role == "user":
             self.flush()
 
@@ -180,6 +186,8 @@ class TranscriptRecorder:
             row["subject"] = pending.subject
         if pending.latency_ms is not None:
             row["latency_ms"] = pending.latency_ms
+        if pending.checked_sentences is not None:
+            row["checked_sentences"] = pending.checked_sentences
         try:
             self.audit.submit("transcript_turns", row)
         except ValueError:
