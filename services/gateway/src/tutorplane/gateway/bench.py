@@ -537,6 +537,10 @@ def main(argv: list[str] | None = None) -> int:
             f"errors {saturated['errors']}"
         )
         print(
+            f"    server-core capacity (1 / CPU per turn): {1 / max(cpu_turn, 1e-9):.0f} turns/s; the measured "
+            "rate is lower when the other core (below) saturates first"
+        )
+        print(
             f"    server core busy {server_cpu / saturated['elapsed'] * 100:.0f}% at saturation; CPU {LOAD_CPU} "
             "(emulators, guardrail service, Redis, PostgreSQL, load) per turn: "
             + ", ".join(f"{name} {ms:.1f} ms" for name, ms in helper_ms.items())
