@@ -553,6 +553,17 @@ def test_turn_input_is_validated(client_for: Client, people: People) -> None:
     assert client.post(f"/api/sessions/{session}/turns", json={"text": "   "}).status_code == 422
     assert client.post(f"/api/sessions/{session}/turns", json={"text": "x" * 1001}).status_code == 422
     assert client.post(f"/api/sessions/{session}/turns", json={"text": "hi", "extra": 1}).status_code == 422
+    # Text PostgreSQL cannot store is the client's mistake (422 naming it), never a 5xx (schema fuzzing found it).
+    nul = client.post(f"/api/sessions/{session}/turns", json={"text": "seven\u0000eight"})
+    assert nul.status_code == 422 and "NUL" in nul.text
+    surrogate = client.post(
+        f"/api/sessions/{session}/escalate",
+        content=b'{"reason": "help \\ud800"}',  # a lone surrogate, escaped as JSON allows
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 422 and "unicode" in surrogate.text.lower()
+    created = client.post("/api/sessions", json={"client": {"P!A\u0000": True}})
+    assert created.status_code == 422 and "NUL" in created.text
 
 
 # ------------------------------------------------------------------------------------------------

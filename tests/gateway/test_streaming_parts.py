@@ -76,7 +76,7 @@ async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> No
         )
         speaker.say(0, "The first sentence is spoken alone.")
         await asyncio.sleep(0)
-        for i in range(1, 7):
+        for i in range(1, 16):
             speaker.say(i, f"Sentence number {i} waits for its turn.")
         await speaker.finish()
         await client.close()
@@ -85,7 +85,8 @@ async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> No
     audio = [e for e in events if e["event"] == "audio"]
     groups = sorted({(e["index"], e["through"]) for e in audio})
     assert groups[0] == (0, 0)
-    assert [g for g in groups if g[0] > 0] == [(1, 4), (5, 6)]  # at most four sentences per request
+    # Waiting sentences share a request, at most MAX_SENTENCES (12) of them.
+    assert [g for g in groups if g[0] > 0] == [(1, 12), (13, 15)]
     assert len(requests) == len(groups) == len(usage) == 3
     assert first_audio == [True]
     total = sum(len(base64.b64decode(str(e["pcm"]))) for e in audio)

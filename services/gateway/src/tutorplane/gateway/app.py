@@ -6,12 +6,15 @@ lifespan and shared; requests only look things up.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from tutorplane.common.logging import request_id_var
 from tutorplane.gateway.api.routes import (
@@ -77,6 +80,13 @@ def create_app(settings: GatewaySettings | None = None, *, drain: DrainState | N
 
     for module in (health, auth, sessions, turns, realtime, escalations, teacher, events, platform):
         app.include_router(module.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's default echoes the input as UTF-8, and an unpaired surrogate in it (valid JSON
+        # escape, invalid Unicode) turned a 422 into a 500. ASCII escapes keep the body valid JSON.
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def storable_text(text: str) -> str:
+    """Text that PostgreSQL can store: no NUL character, no unpaired surrogates (a 422, not a 5xx)."""
+    if "\x00" in text:
+        raise ValueError("text must not contain the NUL character (\\u0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no unpaired surrogates)") from None
+    return text
+
+
+StoredText = Annotated[str, AfterValidator(storable_text)]
 
 ATTRIBUTE_KEY = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 VariantName = Literal["A", "B"]
@@ -101,8 +115,25 @@ class SessionCreateIn(BaseModel):
         default=None, description="Staff only: start a QA session for one of your students."
     )
     client: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, max_length=16, description="Browser facts to keep with the session."
+        default_factory=dict,
+        max_length=16,
+        description="Browser facts to keep with the session (keys up to 64 characters, text values up to 512).",
     )
+
+    @field_validator("client")
+    @classmethod
+    def _storable_client_facts(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        # Stored as JSONB: PostgreSQL refuses the NUL character, and a huge value is not a browser fact.
+        for key, item in value.items():
+            if not 1 <= len(key) <= 64:
+                raise ValueError(f"client keys must be 1-64 characters (got {len(key)})")
+            for text in (key, item) if isinstance(item, str) else (key,):
+                storable_text(text)
+            if isinstance(item, str) and len(item) > 512:
+                raise ValueError(f"client value {key!r} is longer than 512 characters")
+        return value
 
 
 class LiveKitJoinOut(BaseModel):
@@ -165,7 +196,7 @@ class SessionSummaryOut(BaseModel):
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=10000, description="What the student said or typed.")
+    text: StoredText = Field(min_length=1, max_length=10000, description="What the student said or typed.")
     speak: bool = Field(default=True, description="Stream TTS audio events for each guarded sentence.")
     source: Literal["typed", "voice", "realtime_tool"] = "typed"
     subject_hint: Literal["math", "history"] | None = Field(
@@ -198,7 +229,9 @@ class TranscriptDeltaIn(BaseModel):
         description="Realtime response id (assistant) or input item id (user).",
     )
     role: Literal["user", "assistant"]
-    delta: str = Field(default="", max_length=4000, description="New transcript text since the last post.")
+    delta: StoredText = Field(
+        default="", max_length=4000, description="New transcript text since the last post."
+    )
     final: bool = Field(default=False, description="The response/transcription is complete.")
     usage: RealtimeUsageIn | None = None
 
@@ -216,7 +249,7 @@ class TranscriptVerdictOut(BaseModel):
 class EscalateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: StoredText = Field(min_length=1, max_length=500)
 
 
 class EscalationOut(BaseModel):
@@ -240,7 +273,7 @@ class EscalateOut(BaseModel):
 class HintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: StoredText = Field(min_length=1, max_length=1000)
 
 
 class HintOut(BaseModel):
