@@ -95,6 +95,17 @@ def test_ports_and_probes() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_a_fixed_peering_priority_is_refused_for_several_replicas() -> None:
+    # One priority for every replica would pause them all (kopf pauses on equal priorities).
+    import helm_python as helm
+
+    with pytest.raises(helm.HelmRenderError, match=r"leave peering\.priority unset"):
+        objs_for({"peering": {"priority": 5}})
+    objs = objs_for({"replicaCount": 1, "peering": {"priority": 5}})
+    env = env_of(containers(one(objs, "Deployment"))[0])
+    assert env["TUTOR_OPERATOR_PEERING_PRIORITY"]["value"] == "5"
+
+
 def test_single_replica_is_standalone_without_peering() -> None:
     objs = objs_for({"replicaCount": 1})
     assert find(objs, "KopfPeering") == [] and find(objs, "PodDisruptionBudget") == []

@@ -3,11 +3,14 @@
 ``managed``: the chart under ``<charts_dir>/<langfuse|supabase>`` is rendered with helm-python-sdk
 and every object becomes an owned child, applied through the same diff/patch path as the rest.
 Only namespaced workload kinds are accepted (see :data:`.resources.DEPENDENCY_KINDS`), Secrets
-are created once and never patched (charts generate passwords; re-rendering must not rotate
-them), and DependenciesReady waits for the release's Deployments, StatefulSets and Jobs.
+are created once and never patched (re-rendering must not rotate them), and DependenciesReady
+waits for the release's Deployments, StatefulSets and Jobs. The operator's own migration Job
+waits for a managed Supabase release to be ready (see ``reconcile._hold_migrations``).
 
 Contract with the charts (release name ``<td>-<chart>``; ``fullnameOverride`` is set to it):
 
+- each chart's ``credentials.yaml`` declares the ``<release>-credentials`` Secret it reads and
+  the consumer Secrets derived from it; the operator creates them (:mod:`.credentials`);
 - supabase: a Secret ``<release>-connection`` with key ``database-url`` (a PostgreSQL URL);
 - langfuse: a Service ``<release>-web`` on port 3000 and a Secret ``<release>-api-keys`` with keys
   ``public-key`` and ``secret-key`` (the headless-initialised project keys).

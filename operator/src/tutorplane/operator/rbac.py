@@ -3,8 +3,8 @@
 Rules come from the kinds the builders emit (:data:`.resources.CHILD_KINDS`), the kinds managed
 dependency charts may render (:data:`.resources.DEPENDENCY_KINDS`), the TutorDeployment itself,
 Events, and what kopf needs (peering objects; CRD and namespace reads only cluster-wide).
-Secrets get ``create`` and ``delete`` only: the operator writes chart-generated Secrets once and
-never reads any Secret. Namespaced mode yields a Role per watched namespace; cluster-wide mode a
+Secrets get ``create`` and ``delete`` only: the operator creates the managed releases' credentials
+Secrets (and any a chart renders) once, prunes chart-rendered ones, and never reads any Secret. Namespaced mode yields a Role per watched namespace; cluster-wide mode a
 ClusterRole. The operator chart renders this output.
 """
 

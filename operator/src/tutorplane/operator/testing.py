@@ -420,8 +420,11 @@ async def running_operator(
     kopf_settings.posting.enabled = False
     kopf_settings.admission.server = None
     kopf_settings.scanning.disabled = True
+    # Peers expire after this: a paused replica's shutdown waits out its peers' deadlines.
+    kopf_settings.peering.lifetime = 3
     watched = 0 if isinstance(cluster, str) else len(cluster[kmock.action.WATCH, kmock.resource(TD_RESOURCE)])
     ready = asyncio.Event()
+    stop = asyncio.Event()
     task = asyncio.create_task(
         kopf.operator(
             registry=registry,
@@ -432,6 +435,7 @@ async def running_operator(
             namespaces=ours.namespaces,
             clusterwide=ours.clusterwide,
             ready_flag=ready,
+            stop_flag=stop,
         ),
         name="kopf-operator",
     )
@@ -446,6 +450,12 @@ async def running_operator(
             )
         yield rt
     finally:
+        if not ours.standalone:
+            # A peer leaves gracefully (kopf removes it from the peering object); cancelling
+            # instead can leave kopf's farewell keep-alive waiting for credentials forever.
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(task), 10)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task

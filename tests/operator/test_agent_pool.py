@@ -1,0 +1,131 @@
+"""The agent pool is two Deployments per revision (pipeline and English worker): readiness, the
+switch to a new revision and pruning consider both (kopf in-process against kmock)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import kmock
+import pytest
+from tutorplane.operator import constants as c
+from tutorplane.operator.testing import (
+    NAMESPACE,
+    TD_RESOURCE,
+    ClusterSimulator,
+    condition,
+    running_operator,
+    stored,
+    td_manifest,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
+POOL = ("demo-agent", "demo-agent-english")
+
+
+def td(cluster: kmock.KubernetesEmulator) -> dict[str, Any]:
+    return stored(cluster, TD_RESOURCE, "demo") or {}
+
+
+def message(body: dict[str, Any], kind: str) -> str:
+    return next(x["message"] for x in body["status"]["conditions"] if x["type"] == kind)
+
+
+async def change_spec(cluster: kmock.KubernetesEmulator, spec: dict[str, Any]) -> None:
+    generation = td(cluster)["metadata"].get("generation", 1)
+    await cluster.patch(f"{TD_PATH}/demo", json={"metadata": {"generation": generation + 1}, "spec": spec})
+
+
+def template_revision(cluster: kmock.KubernetesEmulator, name: str) -> str | None:
+    obj = stored(cluster, "apps/v1/deployments", name) or {}
+    labels = obj.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
+    return labels.get(c.LABEL_REVISION)
+
+
+def published_agent(cluster: kmock.KubernetesEmulator) -> str | None:
+    cm = stored(cluster, "v1/configmaps", "demo-variants")
+    return json.loads(cm["data"][c.VARIANT_CONFIG_FILE])["agentNames"].get("A") if cm else None
+
+
+async def test_variant_a_is_ready_only_when_the_english_worker_is_too(
+    cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
+) -> None:
+    simulator.not_ready = {"demo-agent-english"}
+    async with running_operator(cluster):
+        await cluster.post(TD_PATH, json=td_manifest())
+        # Everything else comes up: the pipeline pool, gateway, guardrail, migrations.
+        await wait_for(lambda: condition(td(cluster), "GuardrailReady") == "True")
+        await wait_for(lambda: "demo-agent-english: 0/1 ready" in message(td(cluster), "VariantAReady"))
+        body = td(cluster)
+        assert condition(body, "VariantAReady") == "False"
+        assert condition(body, "Ready") == "False"
+        assert "demo-agent-english" in message(body, "Ready")
+        assert "demo-agent:" not in message(body, "VariantAReady")  # the ready one is not blamed
+        assert condition(body, "Progressing") == "True"
+        simulator.not_ready = set()
+        await wait_for(lambda: condition(td(cluster), "Ready") == "True", 5)
+        assert condition(td(cluster), "VariantAReady") == "True"
+        assert td(cluster)["status"]["variants"]["A"]["readyReplicas"] == 1
+
+
+async def test_a_new_revision_is_published_only_once_both_workers_run_it(
+    cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
+) -> None:
+    async with running_operator(cluster):
+        await cluster.post(TD_PATH, json=td_manifest())
+        await wait_for(lambda: condition(td(cluster), "Ready") == "True")
+        old = template_revision(cluster, "demo-agent")
+        assert old and template_revision(cluster, "demo-agent-english") == old
+        assert published_agent(cluster) == f"demo-a-{old}"
+
+        # The pipeline workers of the new revision come up; the English ones lag behind.
+        simulator.not_ready = {"demo-agent-english"}
+        await change_spec(cluster, {"images": {"agent": "registry.local/tutorplane/agent:1.1.0"}})
+        await wait_for(lambda: all(template_revision(cluster, n) not in (None, old) for n in POOL))
+        new = template_revision(cluster, "demo-agent")
+        assert template_revision(cluster, "demo-agent-english") == new
+        await wait_for(lambda: td(cluster)["status"]["variants"]["A"].get("revision") == new)
+        await wait_for(lambda: "demo-agent-english" in message(td(cluster), "VariantAReady"))
+        pipeline = stored(cluster, "apps/v1/deployments", "demo-agent") or {}
+        assert pipeline["status"]["readyReplicas"] == 1  # the pipeline alone would have been enough
+        # New pipeline workers would hand English rooms to workers not registered yet: hold.
+        assert published_agent(cluster) == f"demo-a-{old}"
+        assert td(cluster)["status"]["variants"]["A"]["publishedRevision"] == old
+
+        simulator.not_ready = set()
+        await wait_for(lambda: published_agent(cluster) == f"demo-a-{new}", 5)
+        await wait_for(lambda: td(cluster)["status"]["variants"]["A"]["publishedRevision"] == new)
+        await wait_for(lambda: condition(td(cluster), "Ready") == "True")
+
+
+async def test_disabling_variant_a_removes_both_pool_deployments_and_their_companions(
+    cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
+) -> None:
+    async with running_operator(cluster):
+        await cluster.post(TD_PATH, json=td_manifest())
+        await wait_for(lambda: condition(td(cluster), "Ready") == "True")
+        for name in POOL:
+            assert stored(cluster, "apps/v1/deployments", name) is not None
+            assert stored(cluster, "autoscaling/v2/horizontalpodautoscalers", name) is not None
+            assert stored(cluster, "policy/v1/poddisruptionbudgets", name) is not None
+        await change_spec(
+            cluster,
+            {"variants": {"A": {"enabled": False, "weight": 0}, "B": {"enabled": True, "weight": 100}}},
+        )
+        kinds = (
+            "apps/v1/deployments",
+            "autoscaling/v2/horizontalpodautoscalers",
+            "policy/v1/poddisruptionbudgets",
+        )
+        await wait_for(lambda: all(stored(cluster, k, n) is None for k in kinds for n in POOL), 5)
+        # The status forgets them too (a stale Ready from before the change does not count).
+        await wait_for(
+            lambda: (
+                not [e for e in td(cluster)["status"]["inventory"] if "/demo-agent" in e]
+                and td(cluster)["status"].get("observedGeneration") == 2
+            )
+        )
+        await wait_for(lambda: condition(td(cluster), "Ready") == "True")
