@@ -18,75 +18,26 @@ OPENAI_API_KEY / ANTHROPIC_API_KEY, else values that make provider calls fail lo
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import os
 import secrets
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from tutorplane.operator.credentials import CredentialsError as SpecError
+from tutorplane.operator.credentials import generate as generate_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS = ROOT / "charts"
 TEN_YEARS = 10 * 365 * 24 * 3600
 
 
-class SpecError(ValueError):
-    """A credentials.yaml entry this script cannot follow."""
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt_hs256(claims: dict[str, Any], secret: str, now: int) -> str:
-    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64url(
-        json.dumps({**claims, "iat": now, "exp": now + TEN_YEARS}, separators=(",", ":")).encode()
-    )
-    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64url(signature)}"
-
-
 def generate(spec: dict[str, Any], now: int | None = None) -> dict[str, str]:
-    """Values for every key of a chart's credentials spec (keyed by values.secretKeys names)."""
-    now = int(time.time()) if now is None else now
-    out: dict[str, str] = {}
-    pending = dict(spec["keys"])
-    while pending:
-        progressed = False
-        for name, rule in list(pending.items()):
-            if not isinstance(rule, dict) or len(rule) != 1:
-                raise SpecError(
-                    f"{name}: expected one generator (hex, prefixedHex, copy, jwtHs256), got {rule!r}"
-                )
-            kind, arg = next(iter(rule.items()))
-            if kind == "hex":
-                out[name] = secrets.token_hex(int(arg))
-            elif kind == "prefixedHex":
-                prefix, size = arg
-                out[name] = f"{prefix}{secrets.token_hex(int(size))}"
-            elif kind in ("copy", "jwtHs256"):
-                source = arg if kind == "copy" else arg["signedWith"]
-                if source not in spec["keys"]:
-                    raise SpecError(f"{name}: refers to unknown key {source!r}")
-                if source not in out:
-                    continue
-                out[name] = (
-                    out[source] if kind == "copy" else jwt_hs256(dict(arg["claims"]), out[source], now)
-                )
-            else:
-                raise SpecError(f"{name}: unknown generator {kind!r}")
-            del pending[name]
-            progressed = True
-        if not progressed:
-            raise SpecError(f"circular references between {sorted(pending)}")
-    return out
+    """Values for every key of a chart's credentials spec (the operator's generator: one mechanism for
+    the values a managed release gets in a cluster and the ones this script prints for a dev cluster)."""
+    return generate_keys(spec["keys"], now)
 
 
 def chart_spec(chart: str) -> tuple[dict[str, Any], dict[str, str]]:
