@@ -31,7 +31,6 @@ from tutorplane.operator.credentials import generate as generate_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS = ROOT / "charts"
-TEN_YEARS = 10 * 365 * 24 * 3600
 
 
 def generate(spec: dict[str, Any], now: int | None = None) -> dict[str, str]:
