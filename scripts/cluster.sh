@@ -147,7 +147,7 @@ cmd_secrets() {
   require kubectl
   local python args=() td
   python=$(python_bin)
-  "$python" -c 'import yaml' 2>/dev/null || die "PyYAML is missing for $python: run \`make install\` first"
+  "$python" -c 'import yaml, tutorplane.operator.credentials' 2>/dev/null || die "the project is not installed for $python: run \`make install\` first"
   for td in "$@"; do args+=(--deployment "$td"); done
   kubectl --context "$CONTEXT" create namespace "$NAMESPACE" --dry-run=client -o yaml \
     | kubectl --context "$CONTEXT" apply -f - >/dev/null
