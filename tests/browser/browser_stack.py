@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tutorplane.emulators import audio
 from tutorplane.gateway.testing import ApiClient, GatewayProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,23 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
+
+# Chromium's default fake microphone beeps twice a second, loud enough for the emulated server VAD
+# to hear someone talking over the tutor (version B voice is live): the browser tests feed it a WAV
+# file instead, silence unless the test has words to say.
+FAKE_MIC_RATE = 48_000
+
+
+def fake_microphone_args(wav: Path) -> list[str]:
+    """Chromium arguments for a fake microphone that plays `wav` (looped)."""
+    return [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
+
+
+def write_microphone_wav(path: Path, pcm: bytes) -> Path:
+    """`pcm` (48 kHz s16le mono) as the WAV file a fake microphone plays."""
+    path.write_bytes(audio.to_wav(pcm, sample_rate=FAKE_MIC_RATE))
+    return path
+
 
 JWT_SECRET = "browser-tests-jwt-5c1e9a7b3d2f4e6a8b0c1d2e3f4a5b6c"
 CSRF_SECRET = "browser-tests-csrf-7d3a1b9c5e2f4a6b8c0d1e2f3a4b5c6d"

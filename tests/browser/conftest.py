@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 from browser_stack import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     CSRF_SECRET,
     DIST,
+    FAKE_MIC_RATE,
     JWT_SECRET,
     PLATFORM_STATUS,
     RATE_LIMITS,
     GuardrailProcess,
     Stack,
     ensure_frontend_built,
+    fake_microphone_args,
     new_context,
     write_json,
+    write_microphone_wav,
 )
 from tutorplane.db import repository
 from tutorplane.db.pool import create_pool
@@ -120,8 +122,14 @@ def stack(
         guardrail.stop()
 
 
+@pytest.fixture(scope="session")
+def silent_microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the fake microphone plays by default: one second of silence, looped."""
+    return write_microphone_wav(tmp_path_factory.mktemp("fake-mic") / "silence.wav", bytes(FAKE_MIC_RATE * 2))
+
+
 @pytest.fixture(scope="module")
-def browser(stack: Stack, chromium_path: Path) -> Iterator[Any]:
+def browser(stack: Stack, chromium_path: Path, silent_microphone: Path) -> Iterator[Any]:
     """One Chromium per test module. Sync Playwright keeps an event loop marked running on this
     thread while it lives, so it must not outlive the module (other tiers call asyncio.run), and
     everything that needs asyncio.run (the stack's set-up) is requested before it."""
@@ -129,7 +137,7 @@ def browser(stack: Stack, chromium_path: Path) -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium_path), headless=True, args=fake_microphone_args(silent_microphone)
         )
         try:
             yield instance

@@ -827,7 +827,7 @@ export interface components {
         SessionCreateIn: {
             /**
              * Client
-             * @description Browser facts to keep with the session.
+             * @description Browser facts to keep with the session (keys up to 64 characters, text values up to 512).
              */
             client?: {
                 [key: string]: string | number | boolean;

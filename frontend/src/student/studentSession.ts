@@ -404,16 +404,6 @@ export class StudentSession {
         this.setVoice({ kind: "realtime", status: "unavailable", message: "Voice is not available for this session. Type your questions below." });
         return;
       }
-      if (this.config.offline) {
-        this.setVoice({
-          kind: "realtime",
-          status: "offline",
-          message:
-            "Offline mode: version B's voice talks to OpenAI Realtime over WebRTC, which the local emulators cannot provide. " +
-            "Your session key was issued; type your questions below and the tutor answers and speaks them.",
-        });
-        return;
-      }
       const callsUrl = this.config.realtime_calls_url;
       if (!callsUrl) {
         this.setVoice({ kind: "realtime", status: "unavailable", message: "Voice is not set up on this server. Type your questions below." });
@@ -424,17 +414,19 @@ export class StudentSession {
         model: session.realtime.model,
         callsUrl,
         onEvent: (event) => void this.onRealtimeEvent(event),
-        onStatus: (status, message) =>
+        onStatus: (status, message) => {
           this.setVoice({
             status: status === "closed" ? "off" : status,
             message: message ?? null,
             micOn: status === "connected" ? (this.realtime?.micEnabled ?? true) : this.state.voice.micOn,
-          }),
+          });
+          // Voice may connect while a typed turn is thinking or speaking: that state stays.
+          if (status === "connected") this.setAgentState(this.player.playing ? "speaking" : this.restingState());
+        },
       });
       this.realtime = realtime;
       this.setVoice({ kind: "realtime", status: "connecting", message: null, micOn: true });
       await realtime.start();
-      if (this.state.voice.status === "connected") this.setAgentState("listening");
       return;
     }
     if (!session.livekit) {
@@ -542,7 +534,9 @@ export class StudentSession {
         this.setAgentState("listening");
         break;
       case "error": {
-        const detail = (event.error ?? {}) as { message?: string };
+        const detail = (event.error ?? {}) as { message?: string; code?: string };
+        // Stopping the tutor always sends response.cancel; with no Realtime answer in progress that is refused, harmlessly.
+        if (detail.code === "response_cancel_not_active") break;
         this.addEntry("system", `Voice: ${detail.message ?? "the speech service reported an error"}`);
         break;
       }

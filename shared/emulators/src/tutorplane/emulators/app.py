@@ -7,7 +7,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, web
 
-from . import anthropic_messages, control, models, openai_audio, openai_chat, openai_moderations, realtime
+from . import (
+    anthropic_messages,
+    control,
+    models,
+    openai_audio,
+    openai_chat,
+    openai_moderations,
+    realtime_webrtc,
+    realtime_ws,
+)
 from .errors import ANTHROPIC, OPENAI, error_response
 from .realtime_session import client_secrets
 from .script import Script
@@ -37,7 +46,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             404,
             f"Unknown request URL: {request.method} {request.path}. The emulator serves "
             "/v1/chat/completions, /v1/moderations, /v1/audio/speech, /v1/audio/transcriptions, "
-            "/v1/realtime, /v1/realtime/client_secrets, /v1/models and /v1/messages.",
+            "/v1/realtime, /v1/realtime/client_secrets, /v1/realtime/calls, /v1/models and /v1/messages.",
         )
     except web.HTTPMethodNotAllowed:
         return error_response(
@@ -60,14 +69,15 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 def build_app(script: Script | None = None) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=MAX_UPLOAD_BYTES)
+    app = web.Application(middlewares=[realtime_webrtc.cors, _errors], client_max_size=MAX_UPLOAD_BYTES)
     app[STATE] = EmulatorState(script=script or Script())
     app.router.add_post("/v1/chat/completions", openai_chat.chat_completions)
     app.router.add_post("/v1/moderations", openai_moderations.moderations)
     app.router.add_post("/v1/audio/speech", openai_audio.speech)
     app.router.add_post("/v1/audio/transcriptions", openai_audio.transcriptions)
     app.router.add_post("/v1/realtime/client_secrets", client_secrets)
-    app.router.add_get("/v1/realtime", realtime.realtime_ws)
+    app.router.add_get("/v1/realtime", realtime_ws.realtime_ws)
+    realtime_webrtc.add_routes(app)
     app.router.add_post("/v1/messages", anthropic_messages.messages)
     app.router.add_post("/v1/messages/count_tokens", anthropic_messages.count_tokens)
     app.router.add_get("/v1/models", models.list_models)

@@ -1,14 +1,18 @@
-"""OpenAI Realtime (GA) over a websocket: ``GET /v1/realtime?model=...``.
+"""OpenAI Realtime (GA) sessions: the client and server events, whatever carries them.
+
+One :class:`RealtimeConnection` is one session. Its transports are thin: the websocket
+(``GET /v1/realtime``, :mod:`.realtime_ws`) and WebRTC's ``oai-events`` data channel
+(``POST /v1/realtime/calls``, :mod:`.realtime_webrtc`) hand it JSON text and send what it emits.
 
 Speaks the GA event names the openai SDK and the LiveKit realtime plugin parse. Conversation items
 are announced as ``conversation.item.created`` and ``conversation.item.added`` (then
 ``conversation.item.done``), so clients written for either name work. Audio is 24 kHz s16le mono
-PCM both ways. Turn detection (``server_vad``/``semantic_vad``) is an energy detector over the
-appended audio; a committed turn is "heard" as the next scripted transcription, or as
-:data:`~.offline.DEFAULT_TRANSCRIPT` when it is not silent.
-
-Browsers cannot set headers on a websocket, so the key is also accepted from the
-``openai-insecure-api-key.<key>`` subprotocol, as the real API does.
+PCM both ways: on a websocket as base64 in ``input_audio_buffer.append`` and
+``response.output_audio.delta``; over WebRTC as the media tracks instead (the transport resamples),
+with ``output_audio_buffer.started``/``stopped`` as the real API sends them. Turn detection
+(``server_vad``/``semantic_vad``) is an energy detector over the input audio; a committed turn is
+"heard" as the next scripted transcription, or as :data:`~.offline.DEFAULT_TRANSCRIPT` when it is
+not silent.
 """
 
 from __future__ import annotations
@@ -21,17 +25,13 @@ import copy
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from aiohttp import WSMsgType, web
+from typing import Any, Protocol
 
 from . import audio, offline
-from .errors import OPENAI, error_response
-from .gate import drop_connection, header_subset
 from .offline import DEFAULT_TRANSCRIPT
 from .plan import Conversation, Plan, plan_reply
-from .realtime_session import default_session, merge
-from .state import STATE, EmulatorState
+from .realtime_session import merge
+from .state import EmulatorState
 from .vad import EnergyVad
 from .wire import dumps, estimate_tokens, json_chunks, new_id, text_chunks
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 _MIN_COMMIT_BYTES = audio.SAMPLE_RATE * audio.BYTES_PER_SAMPLE // 10  # 100 ms
 _SILENCE_RMS = 0.005
 _SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "auto": 500, "high": 250}
-_KEY_PROTOCOL = "openai-insecure-api-key."
 _CLIENT_EVENTS = (
     "session.update",
     "conversation.item.create",
@@ -56,68 +55,29 @@ _CLIENT_EVENTS = (
 )
 
 
-def _ws_key(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    for protocol in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
-        protocol = protocol.strip()
-        if protocol.startswith(_KEY_PROTOCOL) and len(protocol) > len(_KEY_PROTOCOL):
-            return protocol[len(_KEY_PROTOCOL) :]
-    return None
+class EventTransport(Protocol):
+    """What carries the JSON events: a websocket, or WebRTC's ``oai-events`` data channel."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def send_text(self, text: str) -> None: ...
 
 
-async def realtime_ws(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
-    key = _ws_key(request)
-    if key is None:
-        return error_response(
-            OPENAI,
-            401,
-            "Missing API key: send 'Authorization: Bearer <key>' or the "
-            "'openai-insecure-api-key.<key>' subprotocol; the emulator accepts any non-empty key.",
-        )
-    minted = state.secrets.get(key)
-    if minted is not None and minted.expired:
-        return error_response(OPENAI, 401, "The ephemeral key has expired; mint a new client secret.")
-    model = request.query.get("model")
-    intent = request.query.get("intent", "conversation")
-    state.script.record(
-        "realtime",
-        {
-            "type": "websocket.connect",
-            "model": model,
-            "intent": intent,
-            "_path": request.path_qs,
-            "_headers": header_subset(request),
-        },
-    )
-    failure = state.script.take_failure("realtime")
-    if failure is not None:
-        if failure.delay_s:
-            await asyncio.sleep(failure.delay_s)
-        if failure.status == 0:
-            return drop_connection(request)
-        retry_after = failure.retry_after_s if failure.status == 429 else None
-        return error_response(OPENAI, failure.status, retry_after_s=retry_after)
-    if request.headers.get("Upgrade", "").lower() != "websocket":
-        return error_response(
-            OPENAI, 400, "GET /v1/realtime is a websocket endpoint: open it with a websocket client."
-        )
+class OutputAudio(Protocol):
+    """Where response audio goes when it is media rather than events (WebRTC's outgoing track).
 
-    if minted is not None:
-        session = copy.deepcopy(minted.session)
-    else:
-        kind = "transcription" if intent == "transcription" else "realtime"
-        session = default_session(kind, model)
-    ws = web.WebSocketResponse(protocols=("realtime",), max_msg_size=16 * 1024 * 1024)
-    await ws.prepare(request)
-    state.websockets.add(ws)
-    try:
-        await RealtimeConnection(ws, state, session).run()
-    finally:
-        state.websockets.discard(ws)
-    return ws
+    It reports playback through the connection's :meth:`RealtimeConnection.playback` callback.
+    """
+
+    def play(self, response_id: str, pcm: bytes) -> None:
+        """Queue 24 kHz s16le mono PCM of `response_id` behind what is already queued."""
+
+    def finish(self, response_id: str) -> None:
+        """No more audio comes for `response_id`; ``stopped`` is reported once it has played out."""
+
+    def clear(self) -> None:
+        """Drop everything queued, at once (no ``stopped`` is reported for it)."""
 
 
 @dataclass
@@ -127,10 +87,22 @@ class _Active:
 
 
 class RealtimeConnection:
-    """One websocket session: its configuration, conversation items, input audio and response."""
+    """One Realtime session: its configuration, conversation items, input audio and response.
 
-    def __init__(self, ws: web.WebSocketResponse, state: EmulatorState, session: dict[str, Any]) -> None:
-        self.ws = ws
+    The transport calls :meth:`open` once, :meth:`handle` for every client event (in order),
+    :meth:`append_input_audio` for media-track audio, and :meth:`close` when it goes away.
+    """
+
+    def __init__(
+        self,
+        events: EventTransport,
+        state: EmulatorState,
+        session: dict[str, Any],
+        *,
+        output_audio: OutputAudio | None = None,
+    ) -> None:
+        self.events = events
+        self.output_audio = output_audio
         self.state = state
         self.session = session
         self.conversation_id = new_id("conv_")
@@ -149,8 +121,17 @@ class RealtimeConnection:
     async def send(self, event: dict[str, Any]) -> None:
         event = {"event_id": new_id("event_"), **event}
         async with self._send_lock:
-            if not self.ws.closed:
-                await self.ws.send_str(dumps(event))
+            if not self.events.closed:
+                await self.events.send_text(dumps(event))
+
+    def playback(self, kind: str, response_id: str) -> None:
+        """`output_audio_buffer.<kind>` ("started" / "stopped"), reported by :class:`OutputAudio`."""
+        self._spawn(self.send({"type": f"output_audio_buffer.{kind}", "response_id": response_id}))
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def error(
         self,
@@ -199,22 +180,19 @@ class RealtimeConnection:
             sample_rate=rate, threshold=threshold, prefix_padding_ms=padding, silence_duration_ms=silence
         )
 
-    async def run(self) -> None:
+    async def open(self) -> None:
         await self.send({"type": "session.created", "session": self.session})
-        try:
-            async for message in self.ws:
-                if message.type == WSMsgType.TEXT:
-                    await self.handle(message.data)
-                elif message.type == WSMsgType.BINARY:
-                    await self.error("Send client events as JSON text frames.", code="invalid_json")
-                elif message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            for task in list(self.tasks):
+
+    async def close(self) -> None:
+        """Stop the response in progress (and anything else this session started)."""
+        while self.tasks:
+            tasks = list(self.tasks)
+            for task in tasks:
                 task.cancel()
-            for task in list(self.tasks):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+                self.tasks.discard(task)
 
     async def handle(self, raw: str) -> None:
         try:
@@ -367,6 +345,10 @@ class RealtimeConnection:
                 event_id=event.get("event_id"),
             )
             return
+        await self.append_input_audio(pcm)
+
+    async def append_input_audio(self, pcm: bytes) -> None:
+        """Input audio (24 kHz s16le mono) from ``input_audio_buffer.append`` or the mic track."""
         self.buffer.extend(pcm)
         if self.vad is None:
             return
@@ -383,6 +365,12 @@ class RealtimeConnection:
                 turn = self._input_config().get("turn_detection") or {}
                 if self.active is not None and turn.get("interrupt_response", True):
                     self.active.cancel_reason = "turn_detected"
+                    if self.output_audio is not None:
+                        # WebRTC: the student talked over the tutor, whose queued audio is dropped.
+                        self.output_audio.clear()
+                        await self.send(
+                            {"type": "output_audio_buffer.cleared", "response_id": self.active.response_id}
+                        )
             else:
                 item_id = self.speech_item_id or new_id("item_")
                 self.speech_item_id = None
@@ -408,6 +396,8 @@ class RealtimeConnection:
         await self.send({"type": "input_audio_buffer.cleared"})
 
     async def on_output_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        if self.output_audio is not None:
+            self.output_audio.clear()
         await self.send(
             {
                 "type": "output_audio_buffer.cleared",
@@ -526,9 +516,7 @@ class RealtimeConnection:
         active = _Active(new_id("resp_"))
         if in_band:
             self.active = active
-        task = asyncio.create_task(self._respond(params, active, in_band))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._spawn(self._respond(params, active, in_band))
 
     def _conversation(self, params: dict[str, Any]) -> Conversation:
         items = self.items
@@ -690,19 +678,24 @@ class RealtimeConnection:
                 if index < len(segments):
                     pcm = segments[index][1]
                     audio_bytes += len(pcm)
-                    await self.send(
-                        {
-                            "type": "response.output_audio.delta",
-                            **where,
-                            "delta": base64.b64encode(pcm).decode(),
-                        }
-                    )
+                    if self.output_audio is not None:
+                        self.output_audio.play(rid, pcm)
+                    else:
+                        await self.send(
+                            {
+                                "type": "response.output_audio.delta",
+                                **where,
+                                "delta": base64.b64encode(pcm).decode(),
+                            }
+                        )
             else:
                 await self.send({"type": "response.output_text.delta", **where, "delta": piece})
             sent += piece
             await self._pace(plan)
 
         if with_audio:
+            if self.output_audio is not None:
+                self.output_audio.finish(rid)
             await self.send({"type": "response.output_audio.done", **where})
             await self.send({"type": "response.output_audio_transcript.done", **where, "transcript": sent})
             final_part: dict[str, Any] = {"type": "audio", "transcript": sent}

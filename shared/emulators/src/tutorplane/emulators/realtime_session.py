@@ -1,16 +1,19 @@
-"""Realtime session objects (GA shape) and ``POST /v1/realtime/client_secrets``."""
+"""Realtime session objects (GA shape), ``POST /v1/realtime/client_secrets``, and what every
+Realtime transport does before its session starts (record the attempt, scripted failures, the
+session a key stands for)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from typing import Any
 
 from aiohttp import web
 
-from .errors import OPENAI, BadRequest, bad_request
-from .gate import admit, missing_key, read_json
-from .state import STATE, MintedSecret
+from .errors import OPENAI, BadRequest, bad_request, error_response
+from .gate import admit, drop_connection, header_subset, missing_key, read_json
+from .state import STATE, EmulatorState, MintedSecret
 from .wire import new_id
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -133,3 +136,30 @@ async def client_secrets(request: web.Request) -> web.StreamResponse:
         {"value": value, "expires_at": expires_at, "session": session},
         headers={"x-request-id": new_id("req_")},
     )
+
+
+EXPIRED_KEY = "The ephemeral key has expired; mint a new client secret."
+
+
+def session_for_key(state: EmulatorState, key: str, kind: str, model: str | None) -> dict[str, Any]:
+    """The session a connection starts with: the one minted with its ephemeral key, else the default."""
+    minted = state.secrets.get(key)
+    if minted is not None:
+        return copy.deepcopy(minted.session)
+    return default_session(kind, model)
+
+
+async def admit_connection(request: web.Request, entry: dict[str, Any]) -> web.StreamResponse | None:
+    """Record a connection attempt (route ``realtime``) and answer a scripted failure instead, if
+    one is queued. Returns the response to send instead of opening the session, if any."""
+    script = request.app[STATE].script
+    script.record("realtime", {**entry, "_path": request.path_qs, "_headers": header_subset(request)})
+    failure = script.take_failure("realtime")
+    if failure is None:
+        return None
+    if failure.delay_s:
+        await asyncio.sleep(failure.delay_s)
+    if failure.status == 0:
+        return drop_connection(request)
+    retry_after = failure.retry_after_s if failure.status == 429 else None
+    return error_response(OPENAI, failure.status, retry_after_s=retry_after)

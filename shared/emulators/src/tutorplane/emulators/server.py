@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .app import build_app
 from .script import Script
+from .state import STATE, EmulatorState
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 
@@ -93,6 +94,13 @@ class EmulatorServer(_Urls):
         self._runner = runner
         return self
 
+    @property
+    def state(self) -> EmulatorState:
+        """The running app's server-side state (minted Realtime keys, open calls), for tests."""
+        if self._runner is None:
+            raise RuntimeError("emulator server not started")
+        return self._runner.app[STATE]
+
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
@@ -156,6 +164,11 @@ class EmulatorThread(_Urls):
             raise failure[0]
         self.port = self._server.port
         return self
+
+    @property
+    def state(self) -> EmulatorState:
+        """The running app's server-side state (minted Realtime keys, open calls), for tests."""
+        return self._server.state
 
     def stop(self, timeout: float = 10.0) -> None:
         thread, loop = self._thread, self._loop

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .script import Script
+
+if TYPE_CHECKING:
+    from .realtime_webrtc import RealtimeCall
 
 
 @dataclass
@@ -27,6 +30,8 @@ class EmulatorState:
     # Realtime ephemeral keys minted by POST /v1/realtime/client_secrets (value -> secret).
     secrets: dict[str, MintedSecret] = field(default_factory=dict)
     websockets: set[web.WebSocketResponse] = field(default_factory=set)
+    # WebRTC calls answered by POST /v1/realtime/calls (call id -> call), closed on shutdown.
+    calls: dict[str, RealtimeCall] = field(default_factory=dict)
 
 
 STATE = web.AppKey("tutorplane_emulator_state", EmulatorState)

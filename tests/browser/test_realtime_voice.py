@@ -1,0 +1,98 @@
+"""Version B voice in Chromium: the web app posts its WebRTC offer to the emulated Realtime calls
+endpoint with the gateway-minted ephemeral key, speaks through a fake microphone (a WAV file of
+speech-like audio), and shows the turn the emulator heard and the Realtime answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_stack import FAKE_MIC_RATE, Stack, fake_microphone_args, shot, write_microphone_wav
+from playwright.sync_api import expect
+from tutorplane.emulators import audio
+
+pytestmark = pytest.mark.browser
+
+# Voice must be connected before the first word (audio before the data channel opens is not
+# heard), so the spoken question comes after a lead-in of silence; the file loops.
+LEAD_IN_S = 3.0
+TRAILING_SILENCE_S = 5.0
+QUESTION_AUDIO = "what is a noun can you tell me please with an example or two"
+# Long enough (about 2.5 s of audio) for the page to show the tutor speaking while it plays.
+ANSWER = (
+    "A noun is a naming word. It names a person, a place, an animal or a thing, like teacher, "
+    "school, cat or London. Try to find three nouns in the sentence you just said, and tell me."
+)
+
+
+@pytest.fixture(scope="module")
+def spoken_question(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    speech = audio.synthesize(QUESTION_AUDIO, sample_rate=FAKE_MIC_RATE)
+    silence = bytes(int(FAKE_MIC_RATE * audio.BYTES_PER_SAMPLE * LEAD_IN_S))
+    trailing = bytes(int(FAKE_MIC_RATE * audio.BYTES_PER_SAMPLE * TRAILING_SILENCE_S))
+    return write_microphone_wav(
+        tmp_path_factory.mktemp("fake-mic") / "question.wav", silence + speech + trailing
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack, chromium_path: Path, spoken_question: Path) -> Iterator[Any]:
+    """This module's Chromium: the fake microphone plays `spoken_question` instead of beeping."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=fake_microphone_args(spoken_question)
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def test_version_b_voice_over_webrtc_to_the_emulated_realtime(page: Any, stack: Stack, emulator: Any) -> None:
+    emulator.script.transcription("What is a noun?")
+    emulator.script.realtime(ANSWER)
+    page.goto("/signin?next=/student%3Fvariant%3DB")
+    page.get_by_test_id("login-sam").click()
+    page.get_by_test_id("start-session").click()
+    expect(page.get_by_test_id("variant-badge")).to_have_attribute("data-variant", "B")
+
+    voice = page.get_by_test_id("voice-panel")
+    expect(voice).to_have_attribute("data-kind", "realtime")
+    expect(voice).to_have_attribute("data-status", "connected")
+    expect(page.get_by_test_id("mic-toggle")).to_be_enabled()
+    expect(page.get_by_test_id("mic-toggle")).to_have_text("Microphone on")
+    # The offer went to the emulator's calls endpoint with the key the gateway minted.
+    offers = [r for r in emulator.script.requests("realtime") if r["type"] == "webrtc.offer"]
+    assert len(offers) == 1
+    assert offers[0]["_headers"]["authorization"].startswith("Bearer ek_")
+    assert offers[0]["model"]
+
+    # The fake microphone speaks; server VAD commits the turn and Realtime answers on the channel.
+    transcript = page.get_by_test_id("transcript")
+    expect(transcript.locator('[data-speaker="student"]').first).to_contain_text(
+        "What is a noun?", timeout=30_000
+    )
+    expect(transcript.locator('[data-speaker="english"]').first).to_contain_text(
+        "naming word", timeout=15_000
+    )
+    # The answer's audio plays on the remote track: output_audio_buffer.started, then .stopped.
+    agent = page.get_by_test_id("agent-state")
+    expect(agent).to_have_attribute("data-state", "speaking")
+    expect(agent).to_have_attribute("data-state", "listening")
+    expect(transcript.locator('[data-speaker="english"]').first).to_contain_text(ANSWER)
+    sent = [r["type"] for r in emulator.script.requests("realtime")]
+    assert "input_audio_buffer.committed" in sent
+    shot(page, "student-version-b-voice")
+
+    # Ending the session hangs up: the emulator's peer connection is closed too.
+    page.get_by_test_id("end-session").click()
+    expect(page.get_by_test_id("session-summary")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while emulator.state.calls and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert emulator.state.calls == {}
