@@ -54,6 +54,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except web.HTTPException:
         raise
+    except ConnectionResetError:  # the client went away mid-stream (a barge-in, a TTFT probe): normal
+        log.debug("client disconnected", extra={"path": request.path})
+        raise
     except Exception:
         log.exception("emulator handler failed", extra={"path": request.path})
         return error_response(_provider_of(request), 500, "The emulator failed while handling this request.")
