@@ -261,15 +261,23 @@ class AuditWriter:
             return
 
     async def _insert(self, items: list[_Item]) -> None:
-        # One statement per table (and column set) for the whole batch: rows of different tables
-        # interleave on the request path, and audit tables only reference sessions, never each other,
-        # so only the order within a table is kept.
-        runs: dict[tuple[str, tuple[str, ...]], list[_Item]] = {}
+        # Rows of different tables interleave on the request path; audit tables only reference
+        # sessions, never each other, so the batch is split by table and each table's rows keep their
+        # order (ids follow it: a transcript reads in id order). Within a table, one statement per run
+        # of rows with the same columns.
+        by_table: dict[str, list[_Item]] = {}
         for item in items:
-            runs.setdefault((item.table, tuple(item.columns)), []).append(item)
+            by_table.setdefault(item.table, []).append(item)
         async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn, conn.transaction():
-            for run in runs.values():
-                await self._insert_run(conn, run)
+            for rows in by_table.values():
+                run: list[_Item] = []
+                for item in rows:
+                    if run and item.columns != run[0].columns:
+                        await self._insert_run(conn, run)
+                        run = []
+                    run.append(item)
+                if run:
+                    await self._insert_run(conn, run)
 
     @staticmethod
     async def _insert_run(conn: asyncpg.Connection, run: list[_Item]) -> None:
