@@ -510,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
             "\nFull guarded text turn (moderation -> route -> specialist -> guardrail -> TTS), 10 sentences"
         )
         ask("single", target=dict(target), n=10)  # warm-up: connections, caches
+        # ...and a short burst at the saturation concurrency, so connection pools are at their working
+        # size before the RSS baseline: growth after that is what the run leaves behind, not the pools.
+        ask("closed", target=dict(target), concurrency=32, seconds=2.0)
         rss_start = _rss_mb(pid)
         cpu0 = _cpu_seconds(pid)
         n_single = 20 if quick else 50
