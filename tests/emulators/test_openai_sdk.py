@@ -371,6 +371,20 @@ async def test_missing_api_key_is_401_in_openai_shape(emulator: EmulatorThread) 
     assert "API key" in response.json()["error"]["message"]
 
 
+async def test_realtime_websocket_refuses_an_ephemeral_key_it_did_not_mint(emulator: EmulatorThread) -> None:
+    """Same rule as the WebRTC calls endpoint: an ``ek_`` key must come from client_secrets."""
+    import websockets
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(
+            f"{emulator.realtime_base_url}/realtime?model=gpt-realtime",
+            additional_headers={"Authorization": "Bearer ek_0123456789abcdef0123456789abcdef"},
+        ):
+            pass
+    assert refused.value.response.status_code == 401
+    assert b"client_secrets" in refused.value.response.body
+
+
 async def test_bad_request_names_the_parameter(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         await client.chat.completions.create(model="gpt-4.1-mini", messages=[])

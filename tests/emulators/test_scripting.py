@@ -159,7 +159,8 @@ async def test_realtime_handshake_failure_and_browser_subprotocol_key(
         async with websockets.connect(f"{emulator.realtime_base_url}/realtime?model=gpt-realtime"):
             pass
     assert no_key.value.response.status_code == 401
-    browser_protocols = ["realtime", "openai-insecure-api-key.ek_browser"]
+    secret = await client.realtime.client_secrets.create(session={"type": "realtime"})
+    browser_protocols = ["realtime", f"openai-insecure-api-key.{secret.value}"]  # a key minted here
     async with websockets.connect(
         f"{emulator.realtime_base_url}/realtime?model=gpt-realtime",
         subprotocols=browser_protocols,  # type: ignore[arg-type]

@@ -163,3 +163,16 @@ async def admit_connection(request: web.Request, entry: dict[str, Any]) -> web.S
         return drop_connection(request)
     retry_after = failure.retry_after_s if failure.status == 429 else None
     return error_response(OPENAI, failure.status, retry_after_s=retry_after)
+
+
+def ephemeral_key_problem(state: EmulatorState, key: str) -> str | None:
+    """Why an ``ek_`` key is refused (not minted here, or expired); None for standard keys."""
+    if not key.startswith("ek_"):
+        return None
+    minted = state.secrets.get(key)
+    if minted is None:
+        return (
+            "Incorrect API key provided: this ephemeral key was not issued by this server (keys do not "
+            "survive a restart). Mint a new one with POST /v1/realtime/client_secrets."
+        )
+    return EXPIRED_KEY if minted.expired else None

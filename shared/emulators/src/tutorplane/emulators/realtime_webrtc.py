@@ -37,7 +37,7 @@ from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessi
 from .errors import OPENAI, BadRequest, bad_request, error_response
 from .gate import api_key
 from .realtime import RealtimeConnection
-from .realtime_session import EXPIRED_KEY, admit_connection, merge, session_for_key
+from .realtime_session import admit_connection, ephemeral_key_problem, merge, session_for_key
 from .state import STATE, EmulatorState
 from .webrtc_audio import ResponseAudioTrack, mic_pcm
 from .wire import new_id
@@ -175,18 +175,6 @@ class RealtimeCall:
         await self.pc.close()
 
 
-def _call_key_problem(state: EmulatorState, key: str) -> str | None:
-    if not key.startswith("ek_"):
-        return None
-    minted = state.secrets.get(key)
-    if minted is None:
-        return (
-            "Incorrect API key provided: this ephemeral key was not issued by this server (keys do not "
-            "survive a restart). Mint a new one with POST /v1/realtime/client_secrets."
-        )
-    return EXPIRED_KEY if minted.expired else None
-
-
 async def _read_offer(request: web.Request) -> tuple[str, dict[str, Any]]:
     """(SDP offer, session overrides) from an application/sdp body or a multipart form."""
     if request.content_type == "multipart/form-data":
@@ -222,7 +210,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
             "You didn't provide an API key. Send the ephemeral key (or an API key) as "
             "'Authorization: Bearer <key>'.",
         )
-    if (problem := _call_key_problem(state, key)) is not None:
+    if (problem := ephemeral_key_problem(state, key)) is not None:
         return error_response(OPENAI, 401, problem)
     model = request.query.get("model")
     call_id = new_id("rtc_")

@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 
 from .errors import OPENAI, error_response
 from .realtime import RealtimeConnection
-from .realtime_session import EXPIRED_KEY, admit_connection, session_for_key
+from .realtime_session import admit_connection, ephemeral_key_problem, session_for_key
 from .state import STATE
 
 _KEY_PROTOCOL = "openai-insecure-api-key."
@@ -53,9 +53,8 @@ async def realtime_ws(request: web.Request) -> web.StreamResponse:
             "Missing API key: send 'Authorization: Bearer <key>' or the "
             "'openai-insecure-api-key.<key>' subprotocol; the emulator accepts any non-empty key.",
         )
-    minted = state.secrets.get(key)
-    if minted is not None and minted.expired:
-        return error_response(OPENAI, 401, EXPIRED_KEY)
+    if (problem := ephemeral_key_problem(state, key)) is not None:  # same rule as WebRTC calls
+        return error_response(OPENAI, 401, problem)
     model = request.query.get("model")
     intent = request.query.get("intent", "conversation")
     entry = {"type": "websocket.connect", "model": model, "intent": intent}
