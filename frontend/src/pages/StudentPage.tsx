@@ -200,7 +200,7 @@ function VoicePanel({
   onToggleMic: () => void;
 }) {
   const canToggle = voice.status === "connected";
-  const tone = voice.status === "error" ? "error" : voice.status === "offline" || voice.status === "unavailable" ? "warn" : "info";
+  const tone = voice.status === "error" ? "error" : voice.status === "unavailable" ? "warn" : "info";
   return (
     <div className="voice" data-testid="voice-panel" data-status={voice.status} data-kind={voice.kind}>
       <button
@@ -220,7 +220,7 @@ function VoicePanel({
         {voice.status === "off" && "Voice is off. You can type."}
       </span>
       {voice.message && (
-        <Notice tone={tone} testId={voice.status === "offline" ? "voice-offline-notice" : "voice-notice"}>
+        <Notice tone={tone} testId="voice-notice">
           <p>{voice.message}</p>
         </Notice>
       )}

@@ -21,7 +21,6 @@ export type VoiceStatus =
   | "off"
   | "connecting"
   | "connected"
-  | "offline"
   | "unavailable"
   | "reconnecting"
   | "error";
