@@ -24,15 +24,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from tutorplane.common.metrics import (
+    TURN_LATENCY_STAGE,
+    contract_guardrail_decisions,
+    contract_session_errors,
+    contract_turn_latency,
     counter,
     counter_sums,
     histogram,
     histogram_sums,
-    with_every_action,
 )
 
 # Seconds; turn stages range from sub-millisecond checks to multi-second model replies.
@@ -96,8 +99,6 @@ TTS_FRAMES = counter(
 
 
 POOL_VARIANT = "A"
-# End of the student's input to the first guarded sentence (the gateway reports the same stage).
-TURN_LATENCY_STAGE = "first_sentence"
 
 
 def session_families(multiproc_dir: str | None) -> list[Metric]:
@@ -111,38 +112,13 @@ def session_families(multiproc_dir: str | None) -> list[Metric]:
 
 def contract_families(families: list[Metric], deployment: str) -> Iterator[Metric]:
     """The platform contract metrics of version A, computed from the per-session metrics."""
-    latency = HistogramMetricFamily(
-        "tutorplane_turn_latency_seconds",
-        "End of the student's input to the first guarded sentence, by TutorDeployment and variant.",
-        labels=["deployment", "variant"],
-    )
-    merged = histogram_sums(families, "tutorplane_agent_turn_stage_seconds", {"stage": TURN_LATENCY_STAGE})
-    if merged is not None:
-        buckets, total = merged
-        latency.add_metric([deployment, POOL_VARIANT], buckets, total)
-    yield latency
-
-    errors = CounterMetricFamily(
-        "tutorplane_session_errors",
-        "Sessions that failed to start or hit an error, by TutorDeployment and variant.",
-        labels=["deployment", "variant"],
-    )
-    # Present at 0 from the start: "no errors" must read as a rate of 0, not as "no data".
+    stage = {"stage": TURN_LATENCY_STAGE}
+    merged = histogram_sums(families, "tutorplane_agent_turn_stage_seconds", stage)
+    yield contract_turn_latency(deployment, POOL_VARIANT, merged)
     failed = counter_sums(families, "tutorplane_agent_session_errors", [])
-    errors.add_metric([deployment, POOL_VARIANT], sum(failed.values()))
-    yield errors
-
-    decisions = CounterMetricFamily(
-        "tutorplane_guardrail_decisions",
-        "Guardrail decisions, by TutorDeployment, variant, direction and action.",
-        labels=["deployment", "variant", "direction", "action"],
-    )
-    sums = with_every_action(
-        counter_sums(families, "tutorplane_agent_guardrail_actions", ["direction", "action"])
-    )
-    for (direction, action), value in sorted(sums.items()):
-        decisions.add_metric([deployment, POOL_VARIANT, direction, action], value)
-    yield decisions
+    yield contract_session_errors(deployment, {POOL_VARIANT: sum(failed.values())})
+    decisions = counter_sums(families, "tutorplane_agent_guardrail_actions", ["direction", "action"])
+    yield contract_guardrail_decisions(deployment, POOL_VARIANT, decisions)
 
 
 class WorkerCollector(Collector):

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
@@ -138,3 +139,51 @@ def histogram_sums(
     total = sum(sample.value for sample in _samples(families, f"{name}_sum", where or {}))
     ordered = sorted(buckets.items(), key=lambda item: float(item[0]))
     return ordered, total
+
+
+# --- The platform contract ----------------------------------------------------------------------
+# What the operator's rollout analysis and the chart's alerts query. Each service computes the
+# values from its own collectors; the names, help texts and labels live here, once.
+TURN_LATENCY_STAGE = "first_sentence"  # end of the student's input -> first guarded sentence
+
+
+def contract_turn_latency(
+    deployment: str, variant: str, merged: tuple[list[tuple[str, float]], float] | None
+) -> HistogramMetricFamily:
+    """``tutorplane_turn_latency_seconds`` from a merged histogram (``histogram_sums``)."""
+    family = HistogramMetricFamily(
+        "tutorplane_turn_latency_seconds",
+        "End of the student's input to the first guarded sentence, by TutorDeployment and variant.",
+        labels=["deployment", "variant"],
+    )
+    if merged is not None:
+        buckets, total = merged
+        family.add_metric([deployment, variant], buckets, total)
+    return family
+
+
+def contract_session_errors(deployment: str, by_variant: Mapping[str, float]) -> CounterMetricFamily:
+    """``tutorplane_session_errors_total``; give every variant served a value (0 reads as a rate of 0,
+    an absent series as "no data")."""
+    family = CounterMetricFamily(
+        "tutorplane_session_errors",
+        "Sessions that failed to start or hit an error, by TutorDeployment and variant.",
+        labels=["deployment", "variant"],
+    )
+    for variant, value in sorted(by_variant.items()):
+        family.add_metric([deployment, variant], value)
+    return family
+
+
+def contract_guardrail_decisions(
+    deployment: str, variant: str, decisions: dict[tuple[str, ...], float]
+) -> CounterMetricFamily:
+    """``tutorplane_guardrail_decisions_total`` by direction and action (``with_every_action`` applied)."""
+    family = CounterMetricFamily(
+        "tutorplane_guardrail_decisions",
+        "Guardrail decisions, by TutorDeployment, variant, direction and action.",
+        labels=["deployment", "variant", "direction", "action"],
+    )
+    for (direction, action), value in sorted(with_every_action(decisions).items()):
+        family.add_metric([deployment, variant, direction, action], value)
+    return family

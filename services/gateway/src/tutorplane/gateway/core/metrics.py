@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from tutorplane.common.metrics import (
+    TURN_LATENCY_STAGE,
+    contract_guardrail_decisions,
+    contract_session_errors,
+    contract_turn_latency,
     counter,
     counter_sums,
     gauge,
@@ -15,7 +19,6 @@ from tutorplane.common.metrics import (
     histogram,
     histogram_sums,
     register_once,
-    with_every_action,
 )
 
 REQUESTS = counter(
@@ -98,7 +101,6 @@ def record_guardrail_decision(direction: str, action: str) -> None:
 #   sentence (the same stage the agent pool reports for version A);
 # * guardrail decisions: version-B decisions by action and direction.
 GATEWAY_VARIANT = "B"
-TURN_LATENCY_STAGE = "first_sentence"
 
 
 class ContractView(Collector):
@@ -120,56 +122,24 @@ class ContractView(Collector):
             started.add_metric([deployment, variant], value)
         yield started
 
-        errors = CounterMetricFamily(
-            "tutorplane_session_errors",
-            "Sessions that failed to start or hit an error, by TutorDeployment and variant.",
-            labels=["deployment", "variant"],
-        )
         # Present at 0 from the start: "no errors" must read as a rate of 0, not as "no data".
         failed: dict[str, float] = {GATEWAY_VARIANT: 0.0}
         for (variant,), value in counter_sums(
             SESSION_START_ERRORS.collect(), "tutorplane_gateway_session_start_errors", ["variant"]
         ).items():
             failed[variant] = failed.get(variant, 0.0) + value
-        for (outcome,), value in counter_sums(
-            TURNS.collect(), "tutorplane_gateway_turns", ["outcome"]
-        ).items():
-            if outcome == "error":
-                failed[GATEWAY_VARIANT] = failed.get(GATEWAY_VARIANT, 0.0) + value
-        for variant, value in sorted(failed.items()):
-            errors.add_metric([deployment, variant], value)
-        yield errors
+        turns = counter_sums(TURNS.collect(), "tutorplane_gateway_turns", ["outcome"])
+        failed[GATEWAY_VARIANT] += turns.get(("error",), 0.0)
+        yield contract_session_errors(deployment, failed)
 
-        latency = HistogramMetricFamily(
-            "tutorplane_turn_latency_seconds",
-            "End of the student's input to the first guarded sentence, by TutorDeployment and variant.",
-            labels=["deployment", "variant"],
-        )
-        merged = histogram_sums(
-            TURN_STAGE_SECONDS.collect(),
-            "tutorplane_gateway_turn_stage_seconds",
-            {"stage": TURN_LATENCY_STAGE},
-        )
-        if merged is not None:
-            buckets, total = merged
-            latency.add_metric([deployment, GATEWAY_VARIANT], buckets, total)
-        yield latency
+        stage = {"stage": TURN_LATENCY_STAGE}
+        merged = histogram_sums(TURN_STAGE_SECONDS.collect(), "tutorplane_gateway_turn_stage_seconds", stage)
+        yield contract_turn_latency(deployment, GATEWAY_VARIANT, merged)
 
-        decisions = CounterMetricFamily(
-            "tutorplane_guardrail_decisions",
-            "Guardrail decisions, by TutorDeployment, variant, direction and action.",
-            labels=["deployment", "variant", "direction", "action"],
+        decisions = counter_sums(
+            GUARDRAIL_DECISIONS.collect(), "tutorplane_gateway_guardrail_decisions", ["direction", "action"]
         )
-        sums = with_every_action(
-            counter_sums(
-                GUARDRAIL_DECISIONS.collect(),
-                "tutorplane_gateway_guardrail_decisions",
-                ["direction", "action"],
-            )
-        )
-        for (direction, action), value in sorted(sums.items()):
-            decisions.add_metric([deployment, GATEWAY_VARIANT, direction, action], value)
-        yield decisions
+        yield contract_guardrail_decisions(deployment, GATEWAY_VARIANT, decisions)
 
         # The autoscaling signal of the gateway: student event streams open on this replica
         # (one per student with an open session page here).
