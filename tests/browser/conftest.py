@@ -123,13 +123,13 @@ def stack(
 
 
 @pytest.fixture(scope="session")
-def silent_microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the fake microphone plays by default: one second of silence, looped."""
+def microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the fake microphone plays: one second of silence, looped (a module overrides it to speak)."""
     return write_microphone_wav(tmp_path_factory.mktemp("fake-mic") / "silence.wav", bytes(FAKE_MIC_RATE * 2))
 
 
 @pytest.fixture(scope="module")
-def browser(stack: Stack, chromium_path: Path, silent_microphone: Path) -> Iterator[Any]:
+def browser(stack: Stack, chromium_path: Path, microphone: Path) -> Iterator[Any]:
     """One Chromium per test module. Sync Playwright keeps an event loop marked running on this
     thread while it lives, so it must not outlive the module (other tiers call asyncio.run), and
     everything that needs asyncio.run (the stack's set-up) is requested before it."""
@@ -137,7 +137,7 @@ def browser(stack: Stack, chromium_path: Path, silent_microphone: Path) -> Itera
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=fake_microphone_args(silent_microphone)
+            executable_path=str(chromium_path), headless=True, args=fake_microphone_args(microphone)
         )
         try:
             yield instance

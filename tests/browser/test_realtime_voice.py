@@ -5,12 +5,11 @@ speech-like audio), and shows the turn the emulator heard and the Realtime answe
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_stack import FAKE_MIC_RATE, Stack, fake_microphone_args, shot, write_microphone_wav
+from browser_stack import FAKE_MIC_RATE, Stack, shot, write_microphone_wav
 from playwright.sync_api import expect
 from tutorplane.emulators import audio
 
@@ -29,28 +28,14 @@ ANSWER = (
 
 
 @pytest.fixture(scope="module")
-def spoken_question(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's fake microphone speaks the question (the shared browser fixture plays it)."""
     speech = audio.synthesize(QUESTION_AUDIO, sample_rate=FAKE_MIC_RATE)
     silence = bytes(int(FAKE_MIC_RATE * audio.BYTES_PER_SAMPLE * LEAD_IN_S))
     trailing = bytes(int(FAKE_MIC_RATE * audio.BYTES_PER_SAMPLE * TRAILING_SILENCE_S))
     return write_microphone_wav(
         tmp_path_factory.mktemp("fake-mic") / "question.wav", silence + speech + trailing
     )
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack, chromium_path: Path, spoken_question: Path) -> Iterator[Any]:
-    """This module's Chromium: the fake microphone plays `spoken_question` instead of beeping."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=fake_microphone_args(spoken_question)
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 def test_version_b_voice_over_webrtc_to_the_emulated_realtime(page: Any, stack: Stack, emulator: Any) -> None:
