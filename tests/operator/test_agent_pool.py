@@ -10,7 +10,7 @@ import kmock
 import pytest
 from tutorplane.operator import constants as c
 from tutorplane.operator.testing import (
-    NAMESPACE,
+    TD_PATH,
     TD_RESOURCE,
     ClusterSimulator,
     condition,
@@ -22,7 +22,6 @@ from tutorplane.operator.testing import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
 POOL = ("demo-agent", "demo-agent-english")
 
 

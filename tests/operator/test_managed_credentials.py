@@ -17,9 +17,9 @@ import jwt
 import kmock
 import pytest
 import yaml
-from tutorplane.operator import constants as c
 from tutorplane.operator.testing import (
     NAMESPACE,
+    TD_PATH,
     TD_RESOURCE,
     ClusterSimulator,
     condition,
@@ -32,7 +32,6 @@ from tutorplane.operator.testing import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
 SECRETS_PATH = f"/api/v1/namespaces/{NAMESPACE}/secrets"
 FIXTURE_CHARTS = Path(__file__).parent / "fixtures" / "charts"
 REAL_CHARTS = Path(__file__).resolve().parents[2] / "charts"

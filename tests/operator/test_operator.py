@@ -19,6 +19,7 @@ from tutorplane.operator.cli import fetch_status, summarize
 from tutorplane.operator.runtime import Runtime
 from tutorplane.operator.testing import (
     NAMESPACE,
+    TD_PATH,
     TD_RESOURCE,
     ClusterSimulator,
     condition,
@@ -31,7 +32,6 @@ from tutorplane.operator.testing import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
 CHARTS = Path(__file__).parent / "fixtures" / "charts"
 
 

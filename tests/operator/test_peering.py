@@ -11,12 +11,12 @@ from typing import Any
 import kmock
 import kopf
 import pytest
-from tutorplane.operator import constants as c
 from tutorplane.operator.handlers.registry import configure_kopf, peering_priority
 from tutorplane.operator.runtime import Runtime
 from tutorplane.operator.settings import OperatorSettings
 from tutorplane.operator.testing import (
     NAMESPACE,
+    TD_PATH,
     TD_RESOURCE,
     ClusterSimulator,
     condition,
@@ -28,7 +28,6 @@ from tutorplane.operator.testing import (
 )
 
 PEERINGS = "kopf.dev/v1/kopfpeerings"
-TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
 
 
 @pytest.mark.unit

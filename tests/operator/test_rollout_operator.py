@@ -14,7 +14,7 @@ import kmock
 import pytest
 from tutorplane.operator import constants as c
 from tutorplane.operator.testing import (
-    NAMESPACE,
+    TD_PATH,
     TD_RESOURCE,
     ClusterSimulator,
     PrometheusEmulator,
@@ -27,8 +27,6 @@ from tutorplane.operator.testing import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"
 
 
 def manifest(prometheus: PrometheusEmulator) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .settings import OperatorSettings
 Obj = dict[str, Any]
 TD_RESOURCE = f"{c.GROUP}/{c.VERSION}/{c.PLURAL}"
 NAMESPACE = "tutor"
+TD_PATH = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{c.PLURAL}"  # the test namespace's CRs
 
 
 def _sees(view: Any, request: Any) -> bool:
