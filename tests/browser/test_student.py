@@ -195,3 +195,22 @@ def test_client_errors_are_reported_to_the_gateway(page: Any, stack: Stack) -> N
     assert sent["name"] == "client.error"
     assert sent["attributes"]["message"] == "chart failed to draw"
     assert sent["attributes"]["page"] == "/student"
+
+
+def test_a_denied_microphone_gets_a_friendly_message_and_typing_still_works(page: Any, stack: Stack) -> None:
+    # The student clicks "Block" on the browser's microphone prompt: getUserMedia rejects with
+    # NotAllowedError (Chromium's own prompt cannot be answered from a headless test, so the
+    # rejection is made at the same browser API the app calls).
+    page.add_init_script(
+        """navigator.mediaDevices.getUserMedia = () =>
+            Promise.reject(new DOMException("Permission denied", "NotAllowedError"));"""
+    )
+    sign_in(page, "sam", "/signin?next=/student%3Fvariant%3DB")
+    page.get_by_test_id("start-session").click()
+    expect(page.get_by_test_id("variant-badge")).to_have_attribute("data-variant", "B")
+    expect(page.get_by_test_id("voice-panel")).to_have_attribute("data-status", "error")
+    expect(page.get_by_test_id("voice-notice")).to_contain_text("The microphone is blocked")
+    expect(page.get_by_test_id("mic-toggle")).to_be_disabled()
+    shot(page, "student-microphone-blocked")
+    ask(page, "What is 7 times 8?")
+    expect(page.get_by_test_id("subject-badge")).to_have_attribute("data-subject", "math")
