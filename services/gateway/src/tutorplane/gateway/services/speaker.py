@@ -44,6 +44,7 @@ class SentenceSpeaker:
         self._queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="tts")
         self._audio_started = False
+        self._first_batch = True
 
     def say(self, index: int, text: str) -> None:
         self._queue.put_nowait((index, text))
@@ -67,13 +68,16 @@ class SentenceSpeaker:
             batch = [item]
             chars = len(item[1])
             ended = False
-            while not self._queue.empty() and len(batch) < MAX_SENTENCES and chars < MAX_CHARS:
+            # The first sentence goes alone even when more are already waiting (a slow first
+            # check can release several at once): its audio is what the student hears first.
+            while not self._first_batch and not self._queue.empty() and len(batch) < MAX_SENTENCES and chars < MAX_CHARS:
                 following = self._queue.get_nowait()
                 if following is None:
                     ended = True
                     break
                 batch.append(following)
                 chars += len(following[1])
+            self._first_batch = False
             try:
                 await self._speak(batch)
             except openai.OpenAIError as exc:
