@@ -70,7 +70,12 @@ class SentenceSpeaker:
             ended = False
             # The first sentence goes alone even when more are already waiting (a slow first
             # check can release several at once): its audio is what the student hears first.
-            while not self._first_batch and not self._queue.empty() and len(batch) < MAX_SENTENCES and chars < MAX_CHARS:
+            while (
+                not self._first_batch
+                and not self._queue.empty()
+                and len(batch) < MAX_SENTENCES
+                and chars < MAX_CHARS
+            ):
                 following = self._queue.get_nowait()
                 if following is None:
                     ended = True
