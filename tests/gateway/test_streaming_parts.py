@@ -92,3 +92,22 @@ async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> No
     assert first_audio == [True]
     total = sum(len(base64.b64decode(str(e["pcm"]))) for e in audio)
     assert sum(usage) == pytest.approx(total / 48000)
+
+
+async def test_speech_chunks_start_small_and_double_up_to_the_largest() -> None:
+    async with EmulatorServer() as emu:
+        client = AsyncOpenAI(api_key="sk-test", base_url=emu.openai_base_url)
+        speech = SpeechSynthesizer(
+            client, model="gpt-4o-mini-tts", sample_rate=24000, chunk_bytes=9600, max_chunk_bytes=48000
+        )
+        text = " ".join(f"Sentence number {i} is spoken in one request." for i in range(12))
+        chunks = [chunk async for chunk in speech.stream(text, "alloy")]
+        whole = await client.audio.speech.create(
+            model="gpt-4o-mini-tts", voice="alloy", input=text, response_format="pcm"
+        )
+        await client.close()
+
+    sizes = [len(c) for c in chunks]
+    assert sizes[:4] == [9600, 19200, 38400, 48000]
+    assert all(size == 48000 for size in sizes[4:-1]) and 0 < sizes[-1] <= 48000 and sizes[-1] % 2 == 0
+    assert b"".join(chunks) == whole.content  # re-cut, nothing lost or reordered

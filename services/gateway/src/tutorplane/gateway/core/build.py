@@ -135,6 +135,7 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
             model=settings.tts_model,
             sample_rate=settings.tts_sample_rate_hz,
             chunk_bytes=settings.tts_chunk_bytes,
+            max_chunk_bytes=settings.tts_max_chunk_bytes,
         )
         sessions = SessionDirectory(redis, pool)
         defaults = VariantConfig(weights=dict(settings.default_weights))

@@ -158,7 +158,14 @@ class GatewaySettings(
 
     # Turns ------------------------------------------------------------------------------------
     turn_max_chars: int = Field(default=1000, ge=10, le=10000, description="Longest student utterance.")
-    tts_chunk_bytes: int = Field(default=9600, ge=960, description="PCM bytes per audio event (200 ms).")
+    tts_chunk_bytes: int = Field(
+        default=9600, ge=960, description="PCM bytes of the first audio event of a speech request (200 ms)."
+    )
+    tts_max_chunk_bytes: int = Field(
+        default=48000,
+        ge=960,
+        description="Largest audio event (1 s); each event after the first doubles up to this.",
+    )
     turn_timeout_s: float = Field(default=60.0, gt=0, description="A turn stream is cut after this long.")
     history_turns: int = Field(default=6, ge=0, le=50, description="Recent turns passed to the router.")
 
