@@ -292,7 +292,9 @@ async def test_livekit_dispatcher_sends_the_request_message_with_json_metadata(
 
 @pytest.mark.integration
 async def test_dispatcher_credentials_are_checked_by_the_server(fake_livekit: FakeLiveKitServer) -> None:
-    dispatcher = LiveKitDispatcher(fake_livekit.url, fake_livekit.api_key, "a-different-secret-value")
+    dispatcher = LiveKitDispatcher(
+        fake_livekit.url, fake_livekit.api_key, "a-different-secret-value-8e2c4a6f1b3d"
+    )
     try:
         with pytest.raises(DispatchError):
             await dispatcher.dispatch(agent_name="x", room="r", metadata=JobMetadata(session_id=uuid.uuid4()))

@@ -196,10 +196,16 @@ def test_long_running_containers_have_probes(rendered: tuple[str, list[dict[str,
 
 def test_dependency_pods_do_not_mount_api_tokens(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     chart, objs = rendered
-    if chart == "tutor-operator":
-        pytest.skip("the operator talks to the Kubernetes API")
     for workload, pod in pod_specs(objs):
-        assert pod.get("automountServiceAccountToken") is False, workload
+        if chart == "tutor-operator":
+            # The one pod that talks to the Kubernetes API: its own account (bound by the chart's
+            # Role/ClusterRole), never the namespace's default one, token mounted.
+            account = pod.get("serviceAccountName")
+            assert account and account != "default", workload
+            assert pod.get("automountServiceAccountToken", True) is not False, workload
+            assert any(o["kind"] == "ServiceAccount" and o["metadata"]["name"] == account for o in objs)
+        else:
+            assert pod.get("automountServiceAccountToken") is False, workload
 
 
 def test_templates_never_generate_or_look_up_credentials() -> None:

@@ -156,7 +156,7 @@ def emulator_agent_settings(emulator: Any, **overrides: Any) -> AgentSettings:
         "anthropic_base_url": emulator.anthropic_base_url,
         "openai_api_key": "test-key",
         "anthropic_api_key": "test-key",
-        "livekit_api_secret": "test-livekit-secret-value",
+        "livekit_api_secret": "test-livekit-secret-value-4f1a9c2e7b3d",
         "model_max_retries": 0,
         "model_timeout_s": 5.0,
         "routing_llm_timeout_s": 3.0,
@@ -260,7 +260,9 @@ class FakeLiveKitServer:
     It does not host rooms or media (no WebRTC here); jobs are never assigned.
     """
 
-    def __init__(self, api_key: str = "devkey", api_secret: str = "test-livekit-secret-value") -> None:
+    def __init__(
+        self, api_key: str = "devkey", api_secret: str = "test-livekit-secret-value-4f1a9c2e7b3d"
+    ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
         self.registrations: list[agent_proto.RegisterWorkerRequest] = []
