@@ -43,7 +43,9 @@ class HttpGuardrailClient:
         *,
         policy: GuardrailPolicy | None = None,
         timeout_s: float = 3.0,
-        connect_timeout_s: float = 0.25,
+        # A refused connection fails at once whatever this is; the timeout only covers a slow
+        # connect, and 0.25 s was reached by a merely busy node (the sentences then failed closed).
+        connect_timeout_s: float = 1.0,
         max_connections: int = 64,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -62,7 +64,7 @@ class HttpGuardrailClient:
             self._http = aiohttp.ClientSession(
                 base_url=self.base_url + "/",
                 timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=30),
+                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=60),
                 headers={"user-agent": "tutorplane-guardrail-client"},
             )
         return self._http
