@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from opentelemetry.trace import Status, StatusCode
 from tutorplane.common.telemetry import SESSION_ID_ATTR
 from tutorplane.guardrail.categories import Category
@@ -22,7 +22,7 @@ _KNOWN_CATEGORIES = frozenset(c.value for c in Category)
 
 
 @router.post("/v1/check", response_model=CheckResponse, summary="Check a batch of texts")
-async def check(body: CheckRequest, request: Request) -> CheckResponse:
+async def check(body: CheckRequest, request: Request) -> Response:
     state: ServiceState = request.app.state.guardrail
     if state.checker is None or not state.ready:
         raise HTTPException(503, "guardrail service is starting or stopping; retry shortly")
@@ -56,8 +56,11 @@ async def check(body: CheckRequest, request: Request) -> CheckResponse:
             decision.action.value,
             category if category in _KNOWN_CATEGORIES or category == "none" else "other",
         ).inc()
-    return CheckResponse(
+    response = CheckResponse(
         direction=direction,
         model=state.checker.moderation.model,
         results=[CheckResult(**d.to_wire()) for d in decisions],
     )
+    # Serialized once by pydantic; returned as a model, FastAPI would validate and encode it again
+    # (response_model above still documents the schema).
+    return Response(response.model_dump_json(), media_type="application/json")
