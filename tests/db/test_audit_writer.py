@@ -299,3 +299,33 @@ async def test_escalations_through_the_writer_still_notify(
     finally:
         await writer.aclose()
         await listener.close()
+
+
+async def test_linger_gathers_a_burst_of_rows_into_one_transaction(
+    db_pool: asyncpg.Pool, session_id: uuid.UUID
+) -> None:
+    async def trickle(writer: AuditWriter, start: int) -> int:
+        before = writer.stats.transactions
+        for i in range(start, start + 5):  # a turn's rows: a few milliseconds apart
+            writer.submit("transcript_turns", turn(session_id, i))
+            await asyncio.sleep(0.003)
+        assert await writer.flush(timeout=10)
+        return writer.stats.transactions - before
+
+    eager = AuditWriter(db_pool)
+    eager.start()
+    separate = await trickle(eager, 0)
+    await eager.aclose()
+    lingering = AuditWriter(db_pool, linger_s=0.5)
+    lingering.start()
+    together = await trickle(lingering, 5)
+    # Closing while the writer lingers over a first row still writes it.
+    lingering.submit("transcript_turns", turn(session_id, 10))
+    await lingering.aclose()
+
+    assert separate > 1 and together == 1
+    rows = await db_pool.fetch(
+        "SELECT turn_index FROM transcript_turns WHERE session_id = $1 ORDER BY id", session_id
+    )
+    assert [r["turn_index"] for r in rows] == list(range(11))
+    assert lingering.stats.written == {"transcript_turns": 6} and not lingering.stats.failed

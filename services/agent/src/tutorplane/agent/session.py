@@ -131,7 +131,7 @@ async def open_resources(
     closers.append(warm.providers.aclose)
     if audit is None:
         if settings.database_url is not None:
-            from tutorplane.db.audit import AuditWriter
+            from tutorplane.db.audit import SERVICE_LINGER_S, AuditWriter
             from tutorplane.db.pool import create_pool
 
             pool = await create_pool(
@@ -141,7 +141,10 @@ async def open_resources(
                 application_name=settings.service_name,
             )
             writer = AuditWriter(
-                pool, max_retries=settings.audit_max_retries, queue_size=settings.audit_queue_size
+                pool,
+                max_retries=settings.audit_max_retries,
+                queue_size=settings.audit_queue_size,
+                linger_s=SERVICE_LINGER_S,
             )
             writer.start()
             audit = writer

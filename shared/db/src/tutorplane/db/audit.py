@@ -51,6 +51,10 @@ DROPPED = counter(
     "Audit rows refused because the queue was full or closed (logged).",
     ["table"],
 )
+# What the services pass as ``linger_s``: a turn's rows arrive within a few milliseconds of each
+# other; 20 ms of waiting is invisible in an audit trail and saves a transaction per row.
+SERVICE_LINGER_S = 0.02
+
 RETRIES = counter("tutorplane_audit_retries_total", "Audit batch write attempts retried.", ["table"])
 QUEUE_ROWS = gauge("tutorplane_audit_queue_rows", "Audit rows waiting to be written.")
 BATCH_SECONDS = histogram("tutorplane_audit_batch_write_seconds", "Time to write one audit batch.")
@@ -80,6 +84,7 @@ class AuditStats:
     failed: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
+    transactions: int = 0  # batches committed
 
 
 @dataclass(eq=False)
@@ -103,12 +108,16 @@ class AuditWriter:
         backoff_base_s: float = 0.1,
         backoff_max_s: float = 5.0,
         acquire_timeout_s: float = 10.0,
+        linger_s: float = 0.0,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if queue_size < 1 or batch_size < 1:
             raise ValueError("queue_size and batch_size must be >= 1")
+        if linger_s < 0:
+            raise ValueError("linger_s must be >= 0")
         self._pool = pool
+        self.linger_s = linger_s
         self.max_retries = max_retries
         self.batch_size = batch_size
         self.backoff_base_s = backoff_base_s
@@ -201,6 +210,11 @@ class AuditWriter:
         while True:
             first = await self._queue.get()
             batch = [first]
+            self._inflight = batch
+            if self.linger_s and not self._closed and self._queue.qsize() < self.batch_size - 1:
+                # Rows come in bursts (a turn writes several within milliseconds): waiting a
+                # moment lets them share one transaction instead of one each.
+                await asyncio.sleep(self.linger_s)
             while len(batch) < self.batch_size:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -256,6 +270,7 @@ class AuditWriter:
                 await asyncio.sleep(delay)
                 continue
             BATCH_SECONDS.observe(time.perf_counter() - started)
+            self.stats.transactions += 1
             for item in items:
                 self._succeed(item)
             return

@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from tutorplane.common.settings import Environment, SettingsError
 from tutorplane.common.telemetry import setup_tracing
-from tutorplane.db.audit import AuditWriter
+from tutorplane.db.audit import SERVICE_LINGER_S, AuditWriter
 from tutorplane.db.pool import create_pool
 from tutorplane.gateway.core.config import GatewaySettings
 from tutorplane.gateway.core.csrf import CsrfSigner
@@ -101,7 +101,10 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
         )
         closers.append(redis.aclose)
         audit = AuditWriter(
-            pool, max_retries=settings.audit_max_retries, queue_size=settings.audit_queue_size
+            pool,
+            max_retries=settings.audit_max_retries,
+            queue_size=settings.audit_queue_size,
+            linger_s=SERVICE_LINGER_S,
         )
         audit.start()
         closers.append(audit.aclose)
