@@ -74,9 +74,8 @@ async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> No
         speaker = SentenceSpeaker(
             speech, "alloy", emit, on_first_audio=lambda: first_audio.append(True), on_usage=usage.append
         )
-        # All sixteen are waiting before the speaker first runs (a slow first check releases
-        # several at once); the first still goes alone.
         speaker.say(0, "The first sentence is spoken alone.")
+        await asyncio.sleep(0)  # the speaker takes it before the others are released
         for i in range(1, 16):
             speaker.say(i, f"Sentence number {i} waits for its turn.")
         await speaker.finish()
@@ -92,6 +91,29 @@ async def test_speaker_speaks_in_order_coalescing_only_waiting_sentences() -> No
     assert first_audio == [True]
     total = sum(len(base64.b64decode(str(e["pcm"]))) for e in audio)
     assert sum(usage) == pytest.approx(total / 48000)
+
+
+async def test_sentences_released_together_are_spoken_in_one_request() -> None:
+    """A slow first check can release several sentences at once: they share the first request
+    (streamed speech starts as soon with several sentences as with one)."""
+    async with EmulatorServer() as emu:
+        client = AsyncOpenAI(api_key="sk-test", base_url=emu.openai_base_url)
+        speech = SpeechSynthesizer(client, model="gpt-4o-mini-tts", sample_rate=24000, chunk_bytes=9600)
+        groups: set[tuple[int, int]] = set()
+
+        def emit(raw: bytes) -> None:
+            data = json.loads(raw.decode().strip().splitlines()[1].removeprefix("data: "))
+            groups.add((data["index"], data["through"]))
+
+        speaker = SentenceSpeaker(
+            speech, "alloy", emit, on_first_audio=lambda: None, on_usage=lambda _s: None
+        )
+        for i in range(4):
+            speaker.say(i, f"Sentence {i} was released with the others.")
+        await speaker.finish()
+        await client.close()
+        assert len(emu.script.requests("speech")) == 1
+    assert groups == {(0, 3)}
 
 
 async def test_speech_chunks_start_small_and_double_up_to_the_largest() -> None:

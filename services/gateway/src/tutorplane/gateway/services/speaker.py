@@ -1,10 +1,11 @@
 """Speaks released sentences in order, streaming PCM audio events as they are synthesized.
 
-Sentences that are already waiting when the previous speech request finishes go out in one
-request (up to a few sentences): with a slow model every sentence is spoken alone as soon as it is
-released, with a fast one the number of TTS round trips drops. The first sentence is always alone,
-so coalescing never delays the first audio. A TTS failure ends audio for the turn (the text still
-streams) with one ``error`` event.
+Sentences that are already waiting when a speech request starts go out in it together (up to
+``MAX_SENTENCES``/``MAX_CHARS``): with a slow model every sentence is spoken alone as soon as it is
+released, with a fast one (or a slow first check that releases several at once) the number of TTS
+round trips drops. Speech is streamed, so its first audio comes as soon with nine sentences as with
+one: coalescing never delays what the student hears first. A TTS failure ends audio for the turn
+(the text still streams) with one ``error`` event.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ class SentenceSpeaker:
         self._queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="tts")
         self._audio_started = False
-        self._first_batch = True
 
     def say(self, index: int, text: str) -> None:
         self._queue.put_nowait((index, text))
@@ -68,21 +68,13 @@ class SentenceSpeaker:
             batch = [item]
             chars = len(item[1])
             ended = False
-            # The first sentence goes alone even when more are already waiting (a slow first
-            # check can release several at once): its audio is what the student hears first.
-            while (
-                not self._first_batch
-                and not self._queue.empty()
-                and len(batch) < MAX_SENTENCES
-                and chars < MAX_CHARS
-            ):
+            while not self._queue.empty() and len(batch) < MAX_SENTENCES and chars < MAX_CHARS:
                 following = self._queue.get_nowait()
                 if following is None:
                     ended = True
                     break
                 batch.append(following)
                 chars += len(following[1])
-            self._first_batch = False
             try:
                 await self._speak(batch)
             except openai.OpenAIError as exc:
