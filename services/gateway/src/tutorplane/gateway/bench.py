@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         rss_after = _rss_mb(pid)
         half = max(1, round(max_tps / 2))
-        for rate in (half, 25, 50):
+        for rate in dict.fromkeys((half, 25, 50)):  # half of saturation may be 25 itself
             if rate > max_tps * 1.2:
                 print(f"  at {rate} turns/s: skipped (above the saturation rate)")
                 continue
