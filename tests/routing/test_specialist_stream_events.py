@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from tutorplane.routing.prompts import FALLBACK_MID_ANSWER
 from tutorplane.routing.specialists import HistorySpecialist, MathSpecialist
-from tutorplane.routing.specialists.sse import sse_events
+from tutorplane.routing.specialists.sse import sse_event_batches, sse_events
 from tutorplane.routing.types import Usage
 
 
@@ -34,6 +34,18 @@ async def test_events_split_across_reads_and_crlf_framing_are_reassembled() -> N
     )
     got = [event async for event in sse_events(stream)]
     assert got == [("a", {"x": 1}), ("b", {"y": 2}), (None, {"tail": True})]
+
+
+@pytest.mark.unit
+async def test_events_completed_by_one_read_come_as_one_batch() -> None:
+    stream = chunks(
+        b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {"n"',  # two complete, one started
+        b": 3}\n\n",
+        b": keep-alive\n\n",  # a read with no event yields nothing
+        b'data: {"n": 4}\n\ndata: [DONE]\n\n',
+    )
+    got = [[data["n"] for _, data in batch] async for batch in sse_event_batches(stream)]
+    assert got == [[1, 2], [3], [4]]
 
 
 def _anthropic_frames(fail_after: int | None) -> list[bytes]:
@@ -129,7 +141,8 @@ async def test_anthropic_error_event_mid_answer_ends_with_the_apology(provider: 
     math = MathSpecialist(provider["anthropic"], model="claude-test")  # type: ignore[arg-type]
     reply = math.stream("What is 7 x 8?", [])
     deltas = [d async for d in reply]
-    assert deltas == ["Seven ", "times ", FALLBACK_MID_ANSWER]
+    # The text before the error is kept (joined per network read), then the apology.
+    assert "".join(deltas[:-1]) == "Seven times " and deltas[-1] == FALLBACK_MID_ANSWER
     assert reply.error == "server_error"
 
 

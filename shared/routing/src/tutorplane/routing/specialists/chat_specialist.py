@@ -10,7 +10,7 @@ from openai import AsyncOpenAI
 from tutorplane.routing.conversation import chat_messages
 from tutorplane.routing.prompts import ENGLISH_SYSTEM, HISTORY_SYSTEM, render
 from tutorplane.routing.specialists.base import SpecialistReply, StreamingSpecialist
-from tutorplane.routing.specialists.sse import ProviderStreamError, sse_events
+from tutorplane.routing.specialists.sse import ProviderStreamError, sse_event_batches
 from tutorplane.routing.types import Subject, Turn, Usage
 
 
@@ -40,19 +40,25 @@ class OpenAIChatSpecialist(StreamingSpecialist):
             **self.request(question, history)
         )
         async with request as response:
-            async for _kind, chunk in sse_events(response.iter_bytes()):
-                if chunk.get("error"):
-                    raise ProviderStreamError("openai", chunk)
-                choices = chunk.get("choices")
-                if choices:
-                    content = (choices[0].get("delta") or {}).get("content")
-                    if content:
-                        yield content
-                usage = chunk.get("usage")
-                if usage:
-                    reply.usage = Usage(
-                        "openai", str(self.model), usage["prompt_tokens"], usage["completion_tokens"]
-                    )
+            async for batch in sse_event_batches(response.iter_bytes()):
+                texts: list[str] = []  # the text that arrived in one read goes on as one delta
+                for _kind, chunk in batch:
+                    if chunk.get("error"):
+                        if texts:
+                            yield "".join(texts)
+                        raise ProviderStreamError("openai", chunk)
+                    choices = chunk.get("choices")
+                    if choices:
+                        content = (choices[0].get("delta") or {}).get("content")
+                        if content:
+                            texts.append(content)
+                    usage = chunk.get("usage")
+                    if usage:
+                        reply.usage = Usage(
+                            "openai", str(self.model), usage["prompt_tokens"], usage["completion_tokens"]
+                        )
+                if texts:
+                    yield "".join(texts)
 
 
 class _PromptedChatSpecialist(OpenAIChatSpecialist):

@@ -9,7 +9,7 @@ from anthropic import AsyncAnthropic
 from tutorplane.routing.conversation import chat_messages
 from tutorplane.routing.prompts import MATH_SYSTEM, render
 from tutorplane.routing.specialists.base import SpecialistReply, StreamingSpecialist
-from tutorplane.routing.specialists.sse import ProviderStreamError, sse_events
+from tutorplane.routing.specialists.sse import ProviderStreamError, sse_event_batches
 from tutorplane.routing.types import Subject, Turn, Usage
 
 
@@ -39,19 +39,25 @@ class AnthropicSpecialist(StreamingSpecialist):
         request = self.client.messages.with_streaming_response.create(**self.request(question, history))
         try:
             async with request as response:
-                async for kind, event in sse_events(response.iter_bytes()):
-                    if kind == "content_block_delta":
-                        delta = event["delta"]
-                        if delta.get("type") == "text_delta" and delta.get("text"):
-                            yield delta["text"]
-                    elif kind == "message_start":
-                        usage = event["message"].get("usage") or {}
-                        input_tokens = usage.get("input_tokens") or 0
-                        output_tokens = usage.get("output_tokens") or 0
-                    elif kind == "message_delta":
-                        output_tokens = (event.get("usage") or {}).get("output_tokens") or output_tokens
-                    elif kind == "error":
-                        raise ProviderStreamError("anthropic", event)
+                async for batch in sse_event_batches(response.iter_bytes()):
+                    texts: list[str] = []  # the text that arrived in one read goes on as one delta
+                    for kind, event in batch:
+                        if kind == "content_block_delta":
+                            delta = event["delta"]
+                            if delta.get("type") == "text_delta" and delta.get("text"):
+                                texts.append(delta["text"])
+                        elif kind == "message_start":
+                            usage = event["message"].get("usage") or {}
+                            input_tokens = usage.get("input_tokens") or 0
+                            output_tokens = usage.get("output_tokens") or 0
+                        elif kind == "message_delta":
+                            output_tokens = (event.get("usage") or {}).get("output_tokens") or output_tokens
+                        elif kind == "error":
+                            if texts:
+                                yield "".join(texts)
+                            raise ProviderStreamError("anthropic", event)
+                    if texts:
+                        yield "".join(texts)
         finally:
             if input_tokens or output_tokens:
                 reply.usage = Usage("anthropic", str(self.model), input_tokens, output_tokens)

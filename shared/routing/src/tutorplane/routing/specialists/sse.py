@@ -23,8 +23,15 @@ class ProviderStreamError(Exception):
         self.body = body
 
 
-async def sse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str | None, Any]]:
-    """``(event name or None, parsed JSON data)`` per event; comments and ``[DONE]`` are skipped."""
+async def sse_event_batches(
+    chunks: AsyncIterable[bytes],
+) -> AsyncIterator[list[tuple[str | None, Any]]]:
+    """The events completed by each network read, as one list (comments and ``[DONE]`` skipped).
+
+    A model stream is one small event per token or word; handing them on per read instead of per
+    event lets a consumer join the text that has already arrived, and saves a pass through every
+    generator above it for each event. Nothing waits: a read that completes one event yields it.
+    """
     buffer = b""
     async for chunk in chunks:
         buffer += chunk
@@ -32,13 +39,19 @@ async def sse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str | 
             continue
         buffer = buffer.replace(b"\r\n", b"\n")
         *frames, buffer = buffer.split(b"\n\n")
-        for frame in frames:
-            parsed = _frame(frame)
-            if parsed is not None:
-                yield parsed
+        batch = [parsed for parsed in map(_frame, frames) if parsed is not None]
+        if batch:
+            yield batch
     parsed = _frame(buffer.replace(b"\r\n", b"\n"))
     if parsed is not None:
-        yield parsed
+        yield [parsed]
+
+
+async def sse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str | None, Any]]:
+    """``(event name or None, parsed JSON data)`` per event; comments and ``[DONE]`` are skipped."""
+    async for batch in sse_event_batches(chunks):
+        for event in batch:
+            yield event
 
 
 def _frame(frame: bytes) -> tuple[str | None, Any] | None:
