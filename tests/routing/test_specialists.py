@@ -47,8 +47,10 @@ async def collect(
 
 
 async def test_math_streams_through_anthropic(routing_specialists: Specialists, emulator: Any) -> None:
+    # Paced like a model: text that arrives apart is passed on apart (one read's worth is joined).
     emulator.script.messages(
-        "Let's do it step by step. Three quarters is the same as six eighths. Add one eighth!"
+        "Let's do it step by step. Three quarters is the same as six eighths. Add one eighth!",
+        chunk_delay_s=0.01,
     )
     deltas, reply = await collect(routing_specialists.math, "what is 3/4 plus 1/8", HISTORY)
     assert len(deltas) > 1, "the answer must arrive as several deltas, not one block"
@@ -65,7 +67,9 @@ async def test_math_streams_through_anthropic(routing_specialists: Specialists, 
 
 
 async def test_history_streams_through_openai(routing_specialists: Specialists, emulator: Any) -> None:
-    emulator.script.chat("The Great Fire of London started in a bakery in 1666. It burned for four days.")
+    emulator.script.chat(
+        "The Great Fire of London started in a bakery in 1666. It burned for four days.", chunk_delay_s=0.01
+    )
     deltas, reply = await collect(routing_specialists.history, "how did the great fire start")
     assert len(deltas) > 1 and "bakery" in "".join(deltas)
     assert reply.usage is not None and reply.usage.provider == "openai" and reply.usage.output_tokens > 0
