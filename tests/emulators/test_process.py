@@ -67,3 +67,45 @@ def test_entry_points_serve_health_stop_cleanly_and_report_a_busy_port() -> None
     assert listening["openai_base_url"] == f"http://127.0.0.1:{port}/v1"
     assert refused.returncode == 2
     assert b"pick another --port" in refused_stderr
+
+
+def test_clients_hanging_up_mid_stream_are_not_server_errors(tmp_path: Path) -> None:
+    """Barge-in and first-token probes close streams early: the emulator lets them go without
+    logging a server error for each (a routing bench run printed hundreds of tracebacks)."""
+    import asyncio
+
+    import anthropic
+
+    port = _free_port()
+    log_path = tmp_path / "emulator.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tutorplane.emulators", "--port", str(port)], stdout=log, stderr=log
+        )
+    try:
+        _health(port)
+
+        async def hang_up_after_first_word() -> None:
+            async with anthropic.AsyncAnthropic(
+                api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=0
+            ) as client:
+                for _ in range(30):
+                    stream = await client.messages.create(
+                        model="m",
+                        max_tokens=400,
+                        stream=True,
+                        messages=[{"role": "user", "content": "Tell me about the Romans in Britain."}],
+                    )
+                    async for event in stream:
+                        if event.type == "content_block_delta":
+                            break
+                    await stream.close()
+                await asyncio.sleep(0.3)
+
+        asyncio.run(hang_up_after_first_word())
+        assert _health(port)["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    logged = log_path.read_text()
+    assert "Error handling request" not in logged and "Traceback" not in logged, logged[-2000:]

@@ -21,6 +21,7 @@ from .errors import ANTHROPIC, OPENAI, error_response
 from .realtime_session import client_secrets
 from .script import Script
 from .state import STATE, EmulatorState
+from .wire import STARTED_RESPONSE
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     except ConnectionResetError:  # the client went away mid-stream (a barge-in, a TTFT probe): normal
         log.debug("client disconnected", extra={"path": request.path})
-        raise
+        started = request.get(STARTED_RESPONSE)
+        if started is None:
+            raise
+        return started  # aiohttp's write_eof on it meets the closed connection and lets it go
     except Exception:
         log.exception("emulator handler failed", extra={"path": request.path})
         return error_response(_provider_of(request), 500, "The emulator failed while handling this request.")

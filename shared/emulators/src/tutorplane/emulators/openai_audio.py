@@ -19,7 +19,7 @@ from .errors import OPENAI, BadRequest, bad_request
 from .gate import admit, missing_key, read_json
 from .offline import DEFAULT_TRANSCRIPT
 from .state import STATE
-from .wire import estimate_tokens, new_id, send_sse, start_sse, text_chunks
+from .wire import estimate_tokens, new_id, send_sse, start_sse, start_stream, text_chunks
 
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 TRANSCRIPTION_FORMATS = ("json", "text", "verbose_json", "srt", "vtt")
@@ -102,7 +102,7 @@ async def speech(request: web.Request) -> web.StreamResponse:
         )
     response = web.StreamResponse(status=200, headers={"Content-Type": content_type, **headers})
     response.content_length = len(payload)
-    await response.prepare(request)
+    await start_stream(request, response)
     for piece in audio.chunks(payload, _CHUNK_BYTES):
         await response.write(piece)
         await asyncio.sleep(0)

@@ -40,13 +40,24 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+STARTED_RESPONSE = "tutorplane.started_response"
+
+
+async def start_stream(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send the head of a streamed response and remember it on the request: when the client hangs
+    up mid-stream (a barge-in, a first-token probe), the error middleware hands it back to aiohttp,
+    which then ends the exchange quietly instead of logging a server error."""
+    await response.prepare(request)
+    request[STARTED_RESPONSE] = response
+    return response
+
+
 async def start_sse(request: web.Request, headers: dict[str, str] | None = None) -> web.StreamResponse:
     response = web.StreamResponse(
         status=200,
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **(headers or {})},
     )
-    await response.prepare(request)
-    return response
+    return await start_stream(request, response)
 
 
 async def send_sse(response: web.StreamResponse, data: Any, *, event: str | None = None) -> None:
