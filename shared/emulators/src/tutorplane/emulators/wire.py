@@ -40,7 +40,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-STARTED_RESPONSE = "tutorplane.started_response"
+STARTED_RESPONSE = web.RequestKey("tutorplane.started_response", web.StreamResponse)
 
 
 async def start_stream(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
