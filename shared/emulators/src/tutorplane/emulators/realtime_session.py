@@ -4,15 +4,14 @@ session a key stands for)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from typing import Any
 
 from aiohttp import web
 
-from .errors import OPENAI, BadRequest, bad_request, error_response
-from .gate import admit, drop_connection, header_subset, missing_key, read_json
+from .errors import OPENAI, BadRequest, bad_request
+from .gate import admit, missing_key, read_json
 from .state import STATE, EmulatorState, MintedSecret
 from .wire import new_id
 
@@ -147,22 +146,6 @@ def session_for_key(state: EmulatorState, key: str, kind: str, model: str | None
     if minted is not None:
         return copy.deepcopy(minted.session)
     return default_session(kind, model)
-
-
-async def admit_connection(request: web.Request, entry: dict[str, Any]) -> web.StreamResponse | None:
-    """Record a connection attempt (route ``realtime``) and answer a scripted failure instead, if
-    one is queued. Returns the response to send instead of opening the session, if any."""
-    script = request.app[STATE].script
-    script.record("realtime", {**entry, "_path": request.path_qs, "_headers": header_subset(request)})
-    failure = script.take_failure("realtime")
-    if failure is None:
-        return None
-    if failure.delay_s:
-        await asyncio.sleep(failure.delay_s)
-    if failure.status == 0:
-        return drop_connection(request)
-    retry_after = failure.retry_after_s if failure.status == 429 else None
-    return error_response(OPENAI, failure.status, retry_after_s=retry_after)
 
 
 def ephemeral_key_problem(state: EmulatorState, key: str) -> str | None:

@@ -35,9 +35,9 @@ from aiohttp import web
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from .errors import OPENAI, BadRequest, bad_request, error_response
-from .gate import api_key
+from .gate import admit, api_key
 from .realtime import RealtimeConnection
-from .realtime_session import admit_connection, ephemeral_key_problem, merge, session_for_key
+from .realtime_session import ephemeral_key_problem, merge, session_for_key
 from .state import STATE, EmulatorState
 from .webrtc_audio import ResponseAudioTrack, mic_pcm
 from .wire import new_id
@@ -214,7 +214,9 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         return error_response(OPENAI, 401, problem)
     model = request.query.get("model")
     call_id = new_id("rtc_")
-    if (refused := await admit_connection(request, {"type": "webrtc.offer", "model": model})) is not None:
+    if (
+        refused := await admit(request, "realtime", OPENAI, {"type": "webrtc.offer", "model": model})
+    ) is not None:
         return refused
     try:
         sdp, overrides = await _read_offer(request)

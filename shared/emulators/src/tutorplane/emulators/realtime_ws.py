@@ -10,8 +10,9 @@ from __future__ import annotations
 from aiohttp import WSMsgType, web
 
 from .errors import OPENAI, error_response
+from .gate import admit
 from .realtime import RealtimeConnection
-from .realtime_session import admit_connection, ephemeral_key_problem, session_for_key
+from .realtime_session import ephemeral_key_problem, session_for_key
 from .state import STATE
 
 _KEY_PROTOCOL = "openai-insecure-api-key."
@@ -58,7 +59,7 @@ async def realtime_ws(request: web.Request) -> web.StreamResponse:
     model = request.query.get("model")
     intent = request.query.get("intent", "conversation")
     entry = {"type": "websocket.connect", "model": model, "intent": intent}
-    if (refused := await admit_connection(request, entry)) is not None:
+    if (refused := await admit(request, "realtime", OPENAI, entry)) is not None:
         return refused
     if request.headers.get("Upgrade", "").lower() != "websocket":
         return error_response(
