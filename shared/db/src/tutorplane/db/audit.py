@@ -210,7 +210,7 @@ class AuditWriter:
         while True:
             first = await self._queue.get()
             batch = [first]
-            self._inflight = batch
+            self._inflight = batch  # the same list grows below; shutdown accounting sees it all
             if self.linger_s and not self._closed and self._queue.qsize() < self.batch_size - 1:
                 # Rows come in bursts (a turn writes several within milliseconds): waiting a
                 # moment lets them share one transaction instead of one each.
@@ -220,7 +220,6 @@ class AuditWriter:
                     batch.append(self._queue.get_nowait())
                 except asyncio.QueueEmpty:
                     break
-            self._inflight = batch
             try:
                 await self._write(batch)
             except asyncio.CancelledError:
