@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from tutorplane.routing.prompts import FALLBACK_MID_ANSWER
 from tutorplane.routing.specialists import HistorySpecialist, MathSpecialist
-from tutorplane.routing.specialists.sse import sse_event_batches, sse_events
+from tutorplane.routing.specialists.sse import sse_event_batches
 from tutorplane.routing.types import Usage
 
 
@@ -32,7 +32,7 @@ async def test_events_split_across_reads_and_crlf_framing_are_reassembled() -> N
         b"data: [DONE]\n\n",
         b'data: {"tail": true}',
     )
-    got = [event async for event in sse_events(stream)]
+    got = [event async for batch in sse_event_batches(stream) for event in batch]
     assert got == [("a", {"x": 1}), ("b", {"y": 2}), (None, {"tail": True})]
 
 

@@ -47,13 +47,6 @@ async def sse_event_batches(
         yield [parsed]
 
 
-async def sse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str | None, Any]]:
-    """``(event name or None, parsed JSON data)`` per event; comments and ``[DONE]`` are skipped."""
-    async for batch in sse_event_batches(chunks):
-        for event in batch:
-            yield event
-
-
 def _frame(frame: bytes) -> tuple[str | None, Any] | None:
     event: str | None = None
     data: list[bytes] = []
