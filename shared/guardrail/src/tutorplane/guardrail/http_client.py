@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 from tutorplane.common.metrics import counter, histogram
 from tutorplane.guardrail.decision import CheckContext, Decision, unavailable_decision
 from tutorplane.guardrail.pii import mask_pii
@@ -66,6 +67,7 @@ class HttpGuardrailClient:
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=60),
                 headers={"user-agent": "tutorplane-guardrail-client"},
+                json_serialize=_dumps,
             )
         return self._http
 
@@ -119,7 +121,7 @@ class HttpGuardrailClient:
                 async with self._session().post(CHECK_PATH.lstrip("/"), json=payload) as response:
                     if response.status >= 400:
                         raise _HttpStatus(response.status)
-                    body: dict[str, Any] = await response.json(content_type=None)
+                    body: dict[str, Any] = await response.json(content_type=None, loads=orjson.loads)
                     return body
             except aiohttp.ClientConnectorError:
                 raise  # nothing listening: no point in a second try
@@ -138,6 +140,10 @@ class HttpGuardrailClient:
     async def aclose(self) -> None:
         if self._http is not None and not self._http.closed:
             await self._http.close()
+
+
+def _dumps(payload: Any) -> str:
+    return orjson.dumps(payload).decode()
 
 
 class _HttpStatus(Exception):
