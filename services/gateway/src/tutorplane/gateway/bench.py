@@ -1,8 +1,8 @@
 """Gateway benchmark (`make bench`): full guarded turns and light endpoints.
 
-Set-up: embedded PostgreSQL, Redis and the model emulators (zero latency, every answer ten
-sentences) run beside a gateway process pinned to CPU 0; load comes from another process pinned to
-CPU 1 over raw HTTP/1.1 sockets (a Python HTTP client library would be the bottleneck). A bare
+Set-up: a gateway process pinned to CPU 0; embedded PostgreSQL, Redis, the guardrail service and
+the model emulators (zero latency, every answer ten sentences) pinned to CPU 1, where the load
+comes from, over raw HTTP/1.1 sockets (a Python HTTP client library would be the bottleneck). A bare
 Starlette JSON endpoint, served by the same uvicorn on the same core, is measured in the same run
 as the baseline for light endpoints.
 
@@ -69,6 +69,21 @@ def _taskset(cpu: int) -> list[str]:
     if shutil.which("taskset") is None or cpu >= (os.cpu_count() or 1):
         return []
     return ["taskset", "-c", str(cpu)]
+
+
+def _pin_tree(pid: int, cpu: int) -> None:
+    """Pin a running process and its descendants to ``cpu`` (children forked later inherit it)."""
+    if not hasattr(os, "sched_setaffinity") or cpu >= (os.cpu_count() or 1):
+        return
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            os.sched_setaffinity(current, {cpu})
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+        pending.extend(int(c) for c in children)
 
 
 def _free_port() -> int:
@@ -358,6 +373,9 @@ class Bench:
 
         pg = start_embedded(self.tmp / "pg", database="bench")
         self.children.append(pg.stop)
+        # A helper like the others: on the load core, not competing with the server for its core
+        # (its connection processes are forked by the postmaster and inherit the pinning).
+        _pin_tree(int((self.tmp / "pg" / "postmaster.pid").read_text().split()[0]), LOAD_CPU)
         asyncio.run(migrate_up(pg.dsn))
         redis_port = _free_port()
         redis_bin = shutil.which("redis-server")
