@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from tutorplane.common.logging import request_id_var
+from tutorplane.common.telemetry import fastapi_telemetry
 from tutorplane.gateway.api.routes import (
     auth,
     escalations,
@@ -73,6 +74,7 @@ def create_app(settings: GatewaySettings | None = None, *, drain: DrainState | N
         docs_url="/api/docs" if settings.environment.value != "production" else None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        telemetry=fastapi_telemetry(),
     )
     app.state.settings = settings
     app.state.drain = drain

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from tutorplane.common.telemetry import setup_tracing
+from tutorplane.common.telemetry import fastapi_telemetry, setup_tracing
 from tutorplane.guardrail.checker import LocalChecker
 from tutorplane.guardrail.coalescing import CoalescingModeration
 from tutorplane.guardrail.moderation import ModerationClient
@@ -96,6 +96,7 @@ def create_app(
         docs_url="/docs" if development else None,
         redoc_url=None,
         openapi_url="/openapi.json" if development else None,
+        telemetry=fastapi_telemetry(tracer_provider),
     )
     app.state.guardrail = state
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -15,11 +16,37 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from tutorplane.common.settings import ServiceSettings, TelemetrySettings
 
+if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
 log = logging.getLogger(__name__)
 
 # Attribute names Langfuse uses to group traces into sessions and users.
 SESSION_ID_ATTR = "langfuse.session.id"
 USER_ID_ATTR = "langfuse.user.id"
+
+
+def fastapi_telemetry(tracer_provider: trace.TracerProvider | None = None) -> TelemetryConfig:
+    """``FastAPI(telemetry=...)`` for every Tutorplane HTTP service: FastAPI's own telemetry off.
+
+    Once a tracer provider is installed, FastAPI traces each request by itself: an HTTP span plus
+    dependency, endpoint and serialization spans, for kubelet probes and metrics scrapes as well. In
+    Langfuse every probe would become a trace, and a turn's trace would hang under an HTTP span
+    instead of being the root that carries the session and user ids. The services record their own
+    spans (a turn, a guardrail check, a browser event) and Prometheus counts requests, so FastAPI
+    records nothing and does not configure exporters from the environment either.
+
+    ``tracer_provider``: the service's own provider when it is not the global one (tests), so that
+    FastAPI would report to the same place if its tracing were on.
+    """
+    return {
+        "tracer_provider": tracer_provider,
+        "tracing": False,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "auto_configure": False,
+    }
 
 
 def langfuse_auth_header(public_key: str, secret_key: str) -> dict[str, str]:
