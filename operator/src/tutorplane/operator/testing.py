@@ -21,6 +21,9 @@ import kmock
 import kopf
 from kmock import KubernetesObjectNotFoundError
 
+# kopf.operator's own ``vault`` parameter; the class is not re-exported at the package's top level.
+from kopf._cogs.structs.credentials import Vault
+
 from . import constants as c
 from .handlers.registry import build_registry, configure_kopf
 from .promotion import PrometheusFactory, default_prometheus
@@ -426,9 +429,13 @@ async def running_operator(
     watched = 0 if isinstance(cluster, str) else len(cluster[kmock.action.WATCH, kmock.resource(TD_RESOURCE)])
     ready = asyncio.Event()
     stop = asyncio.Event()
+    # Ours, so its API sessions can be closed after a cancelled operator (kopf closes them only on a
+    # graceful stop; left open, aiohttp reported an unclosed session at interpreter exit).
+    vault = Vault()
     task = asyncio.create_task(
         kopf.operator(
             registry=registry,
+            vault=vault,
             settings=kopf_settings,
             standalone=ours.standalone,
             peering_name=None if ours.standalone else ours.peering_name,
@@ -460,6 +467,7 @@ async def running_operator(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+        await vault.close()
         await rt.close()
 
 
