@@ -1,10 +1,12 @@
-"""Delta coalescing and sentence speech (real OpenAI SDK against the emulator)."""
+"""Delta coalescing, sentence speech (real OpenAI SDK against the emulator) and SSE framing."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import json
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +15,7 @@ from tutorplane.emulators import EmulatorServer
 from tutorplane.gateway.services.coalesce import coalesce_ready
 from tutorplane.gateway.services.speaker import SentenceSpeaker
 from tutorplane.gateway.services.speech import SpeechSynthesizer
+from tutorplane.gateway.services.sse import sse_event
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +136,19 @@ async def test_speech_chunks_start_small_and_double_up_to_the_largest() -> None:
     assert sizes[:4] == [9600, 19200, 38400, 48000]
     assert all(size == 48000 for size in sizes[4:-1]) and 0 < sizes[-1] <= 48000 and sizes[-1] % 2 == 0
     assert b"".join(chunks) == whole.content  # re-cut, nothing lost or reordered
+
+
+def test_sse_frames_parse_back_to_what_the_stdlib_encoder_wrote() -> None:
+    """The frames went from json.dumps to orjson: a client must read the same values as before."""
+    session = uuid.UUID("5f0c7a43-1111-4222-8333-944444444444")
+    at = datetime.datetime(2026, 11, 26, 7, 30, tzinfo=datetime.UTC)
+    data = {"session": session, "at": at, "text": "Ça va?\nYes.", "by_index": {3: "three"}, "score": 0.5}
+    frame = sse_event("sentence", data, event_id=7)
+    head, _, payload = frame.partition(b"data: ")
+    assert head == b"id: 7\nevent: sentence\n" and payload.endswith(b"\n\n")
+    assert b"\n" not in payload[:-2]  # one data line: JSON escapes the newline inside the text
+    assert json.loads(payload) == json.loads(json.dumps(data, default=str))
+    assert (
+        sse_event("hint", "first line\nsecond line")
+        == b"event: hint\ndata: first line\ndata: second line\n\n"
+    )

@@ -16,9 +16,10 @@ SSE_HEADERS = {
 SSE_MEDIA_TYPE = "text/event-stream"
 
 
-# Datetimes and dataclasses go through ``default=str`` as they did with the stdlib encoder (orjson
-# would write datetimes with a "T" and dataclasses as objects); UUIDs come out the same either way.
-_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# As the stdlib encoder wrote them: datetimes and dataclasses through ``default=str`` (orjson would
+# write datetimes with a "T" and dataclasses as objects), non-string keys as strings (orjson would
+# refuse them); UUIDs come out the same either way.
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 def sse_event(event: str, data: Any, event_id: int | str | None = None) -> bytes:
