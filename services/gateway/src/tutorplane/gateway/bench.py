@@ -59,11 +59,6 @@ bare_app = Starlette(routes=[Route("/json", _bare_json)])
 # ------------------------------------------------------------------------------------------------
 
 
-def _pin(cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
-        os.sched_setaffinity(0, {cpu})
-
-
 def _taskset(cpu: int) -> list[str]:
     """Command prefix pinning a child to ``cpu`` (nothing when taskset or the core is missing)."""
     if shutil.which("taskset") is None or cpu >= (os.cpu_count() or 1):
@@ -71,11 +66,12 @@ def _taskset(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)]
 
 
-def _pin_tree(pid: int, cpu: int) -> None:
-    """Pin a running process and its descendants to ``cpu`` (children forked later inherit it)."""
+def _pin(cpu: int, pid: int | None = None) -> None:
+    """Pin a process (this one by default) and its descendants to ``cpu``; children forked later
+    inherit it. Nothing happens where affinity or the core is missing."""
     if not hasattr(os, "sched_setaffinity") or cpu >= (os.cpu_count() or 1):
         return
-    pending = [pid]
+    pending = [os.getpid() if pid is None else pid]
     while pending:
         current = pending.pop()
         try:
@@ -375,7 +371,7 @@ class Bench:
         self.children.append(pg.stop)
         # A helper like the others: on the load core, not competing with the server for its core
         # (its connection processes are forked by the postmaster and inherit the pinning).
-        _pin_tree(int((self.tmp / "pg" / "postmaster.pid").read_text().split()[0]), LOAD_CPU)
+        _pin(LOAD_CPU, int((self.tmp / "pg" / "postmaster.pid").read_text().split()[0]))
         asyncio.run(migrate_up(pg.dsn))
         redis_port = _free_port()
         redis_bin = shutil.which("redis-server")
