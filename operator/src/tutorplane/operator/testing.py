@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -468,7 +470,26 @@ async def running_operator(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         await vault.close()
+        await _close_watch_streams(kopf_settings)
         await rt.close()
+
+
+async def _close_watch_streams(settings: kopf.OperatorSettings) -> None:
+    """Close the watch streams a cancelled kopf (the one run with ``settings``) leaves suspended,
+    outermost first.
+
+    Left to the event loop's shutdown, they are closed together with the context managers inside
+    them in no particular order; when an inner one goes first, kopf's outer stream fails with
+    "generator didn't stop after athrow()" (printed, harmless, but it reads like a crash).
+    """
+    for obj in gc.get_objects():
+        if (
+            isinstance(obj, types.AsyncGeneratorType)
+            and obj.ag_code.co_name == "infinite_watch"
+            and obj.ag_frame is not None
+            and obj.ag_frame.f_locals.get("settings") is settings
+        ):
+            await obj.aclose()
 
 
 async def wait_for(condition: Callable[[], Any], within: float = 10.0, interval: float = 0.02) -> Any:
