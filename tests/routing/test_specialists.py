@@ -86,6 +86,11 @@ async def test_unscripted_offline_answers_stream_too(routing_specialists: Specia
     english_text = await routing_specialists.english_text.stream("what is a simile").text()
     for text in (math_text, history_text, english_text):
         assert text and text not in (FALLBACK_BEFORE_ANSWER, FALLBACK_MID_ANSWER)
+        # The offline tutor answers the student's words, not the <student> fence around them.
+        assert "student>" not in text, text
+    assert "42" in math_text
+    assert "question about napoleon!" in history_text
+    assert "question about a simile." in english_text
 
 
 @pytest.mark.parametrize(

@@ -297,6 +297,17 @@ def guess_subject(text: str) -> SubjectGuess:
     return SubjectGuess(best, round(confidence, 2), f"offline keyword guess: matched {matched}")
 
 
+_STUDENT_FENCE = re.compile(r"<student>(.*?)</student>", re.DOTALL)
+
+
+def student_words(message: str) -> str:
+    """What the student said, out of the ``<student>...</student>`` fence the specialists put
+    around it (the last one); other text is returned as it is. Read fenced, the offline tutor
+    echoed the tags back ("Good history question about <student>Who was...")."""
+    fenced = _STUDENT_FENCE.findall(message)
+    return str(fenced[-1]).strip() if fenced else message
+
+
 def topic_of(question: str) -> str:
     """A short noun phrase for the question ('Who was Napoleon?' -> 'Napoleon')."""
     text = question.strip().rstrip("?!. ")

@@ -20,9 +20,12 @@ from .wire import dumps
 
 @dataclass(frozen=True)
 class Conversation:
-    question: str  # the student's most recent text (tool results skipped)
+    question: str  # the student's most recent text (tool results skipped), its fencing removed
     after_tool_result: bool  # the last message is a tool result
     system: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "question", offline.student_words(self.question))
 
 
 @dataclass(frozen=True)
