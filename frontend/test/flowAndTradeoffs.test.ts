@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TutorEvent } from "../src/api/turnEvents";
 import { activeStep, flowReducer, initialFlow } from "../src/lib/flow";
-import { FILLER_THRESHOLD_MS, tradeoffFor } from "../src/lib/tradeoffs";
+import { FILLER_THRESHOLD_MS, tradeoffFor, withMoment } from "../src/lib/tradeoffs";
 
 const turn: TutorEvent = { type: "turn", data: { turn_id: "t1", turn_index: 0, session_id: "s" } };
 const routing: TutorEvent = {
@@ -75,7 +75,24 @@ describe("trade-off moments", () => {
     const moment = tradeoffFor(routing, ctx);
     expect(moment?.topic).toBe("routing");
     expect(moment?.measured).toContain("0.4 ms");
-    expect(tradeoffFor(routing, { variant: "B", seen: new Set(["routing"]) })).toBeNull();
+  });
+
+  it("keeps the routing explanation current without opening it again", () => {
+    const first = tradeoffFor(routing, ctx)!;
+    const shown = withMoment({ tradeoff: null, tradeoffsSeen: [], tradeoffHistory: [] }, first);
+    expect(shown.tradeoff?.measured).toContain("Routed to Maths");
+    expect(shown.tradeoffsSeen).toEqual(["routing"]);
+    const history = { type: "routing", data: { ...(routing.data as object), subject: "history", latency_ms: 0.6 } } as TutorEvent;
+    const later = tradeoffFor(history, { variant: "B", seen: new Set(shown.tradeoffsSeen) })!;
+    expect(later.quiet).toBe(true);
+    // Still on screen: "Just now" shows the latest question, not the first one.
+    const updated = withMoment(shown, later);
+    expect(updated.tradeoff?.measured).toContain("Routed to History");
+    expect(updated.tradeoffHistory.map((m) => m.measured)).toEqual([later.measured]);
+    // Hidden: it stays hidden, and opening it again from the list shows the latest figures.
+    const hidden = withMoment({ ...shown, tradeoff: null }, later);
+    expect(hidden.tradeoff).toBeNull();
+    expect(hidden.tradeoffHistory[0].measured).toContain("0.6 ms");
   });
 
   it("explains English, guardrail actions and escalations when they happen", () => {

@@ -19,6 +19,9 @@ export interface TradeoffMoment {
   /** What just happened in this session, with measured figures. */
   measured: string;
   variant: Variant;
+  /** Newer figures for an explanation already given: they replace the old ones where shown or
+   * listed, without opening the panel again. */
+  quiet?: boolean;
 }
 
 const TEXT: Record<TradeoffTopic, { title: string; a: string; b: string }> = {
@@ -67,6 +70,28 @@ export interface TradeoffContext {
   seen: ReadonlySet<TradeoffTopic>;
 }
 
+export interface TradeoffView {
+  tradeoff: TradeoffMoment | null;
+  tradeoffsSeen: TradeoffTopic[];
+  tradeoffHistory: TradeoffMoment[];
+}
+
+/** The panel after a moment: shown (and listed first), or for a quiet one, updated in place. */
+export function withMoment(view: TradeoffView, m: TradeoffMoment): TradeoffView {
+  if (m.quiet) {
+    return {
+      tradeoff: view.tradeoff?.topic === m.topic ? m : view.tradeoff,
+      tradeoffsSeen: view.tradeoffsSeen,
+      tradeoffHistory: view.tradeoffHistory.map((earlier) => (earlier.topic === m.topic ? m : earlier)),
+    };
+  }
+  return {
+    tradeoff: m,
+    tradeoffsSeen: view.tradeoffsSeen.includes(m.topic) ? view.tradeoffsSeen : [...view.tradeoffsSeen, m.topic],
+    tradeoffHistory: [m, ...view.tradeoffHistory.filter((earlier) => earlier.topic !== m.topic)].slice(0, 6),
+  };
+}
+
 /** The moment an event triggers, or null. */
 export function tradeoffFor(event: TutorEvent, ctx: TradeoffContext): TradeoffMoment | null {
   const v = ctx.variant;
@@ -76,12 +101,13 @@ export function tradeoffFor(event: TutorEvent, ctx: TradeoffContext): TradeoffMo
       if (d.subject === "english") {
         return moment("english", v, `This question was routed to English (confidence ${d.confidence.toFixed(2)}) in ${formatMs(d.latency_ms)}.`);
       }
-      if (ctx.seen.has("routing")) return null;
-      return moment(
+      const routed = moment(
         "routing",
         v,
         `Routed to ${subjectLabel(d.subject)} by the ${d.stage} stage (${d.strategy}) in ${formatMs(d.latency_ms)}, confidence ${d.confidence.toFixed(2)}.`,
       );
+      // Explained once; later questions only keep its figures current ("Just now" stays true).
+      return ctx.seen.has("routing") ? { ...routed, quiet: true } : routed;
     }
     case "handoff":
       return moment("english", v, `Handoff ${event.data.from_agent} → ${event.data.to_agent} (${event.data.mode.replace("_", " ")}).`);

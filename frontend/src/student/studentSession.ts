@@ -16,7 +16,7 @@ import { PcmPlayer } from "../audio/pcmPlayer";
 import { flowReducer, initialFlow } from "../lib/flow";
 import { normaliseSpeaker, type Speaker, speakerForSubject } from "../lib/speakers";
 import { Store } from "../lib/store";
-import { bargeInMoment, type TradeoffMoment, tradeoffFor } from "../lib/tradeoffs";
+import { bargeInMoment, type TradeoffMoment, tradeoffFor, withMoment } from "../lib/tradeoffs";
 import { EVENTS_TOPIC, LiveKitVoice, TRANSCRIPT_TOPIC } from "../voice/livekitVoice";
 import { RealtimeVoice, type RealtimeServerEvent } from "../voice/realtimeVoice";
 import { type AgentState, initialStudentState, type StudentState, type TranscriptEntry } from "./sessionState";
@@ -634,11 +634,7 @@ export class StudentSession {
   // --- helpers --------------------------------------------------------------------------------
 
   private showTradeoff(moment: TradeoffMoment): void {
-    this.store.set((s) => ({
-      tradeoff: moment,
-      tradeoffsSeen: s.tradeoffsSeen.includes(moment.topic) ? s.tradeoffsSeen : [...s.tradeoffsSeen, moment.topic],
-      tradeoffHistory: [moment, ...s.tradeoffHistory.filter((m) => m.topic !== moment.topic)].slice(0, 6),
-    }));
+    this.store.set((s) => withMoment(s, moment));
   }
 
   /** Show an earlier explanation again. */
