@@ -3,6 +3,7 @@ PostgreSQL, Redis, provider emulators): typed turns, events, voice notices, barg
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -68,6 +69,8 @@ def test_text_turn_shows_routing_guardrail_and_summary(page: Any, stack: Stack) 
     summary = page.get_by_test_id("session-summary")
     expect(summary).to_be_visible()
     expect(page.get_by_test_id("summary-questions")).to_have_text("2")
+    # Both messages and every sentence of the answer were checked; the flagged message was acted on.
+    expect(page.get_by_test_id("summary-checks")).to_have_text(re.compile(r"^([5-9]|\d\d+) \(1 acted on\)$"))
     shot(page, "student-summary")
 
 

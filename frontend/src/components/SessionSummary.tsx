@@ -95,7 +95,7 @@ export function SessionSummary({ summary, onRestart }: { summary: SessionClose; 
         {checks !== null && (
           <>
             <dt>Safety checks</dt>
-            <dd>
+            <dd data-testid="summary-checks">
               {checks} ({flagged} acted on)
             </dd>
           </>

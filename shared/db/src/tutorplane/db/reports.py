@@ -51,19 +51,33 @@ SELECT jsonb_build_object(
     'escalated', EXISTS (SELECT 1 FROM public.escalation_events e WHERE e.session_id = s.id),
     'escalations', (SELECT count(*) FROM public.escalation_events e WHERE e.session_id = s.id),
     'guardrail', (
+        -- Allowed sentences and messages leave no event, so the checks are counted from the
+        -- transcript too: every student message is checked before anything answers it, and each
+        -- tutor turn records how many sentences it had checked.
         SELECT jsonb_build_object(
-            'checks', count(*),
-            'input_checks', count(*) FILTER (WHERE g.direction = 'input'),
-            'output_checks', greatest(count(*) FILTER (WHERE g.direction = 'output'), (
-                SELECT coalesce(sum(tt.checked_sentences), 0) FROM public.transcript_turns tt
-                WHERE tt.session_id = s.id AND tt.role = 'assistant')),
-            'allowed', count(*) FILTER (WHERE g.action = 'allow'),
-            'rewritten', count(*) FILTER (WHERE g.action = 'rewrite'),
-            'blocked', count(*) FILTER (WHERE g.action = 'block'),
-            'escalated', count(*) FILTER (WHERE g.action = 'escalate'),
-            'fail_closed', count(*) FILTER (WHERE g.fail_closed)
+            'checks', c.input_checks + c.output_checks,
+            'input_checks', c.input_checks,
+            'output_checks', c.output_checks,
+            'allowed', c.input_checks + c.output_checks - c.rewritten - c.blocked - c.escalated,
+            'rewritten', c.rewritten,
+            'blocked', c.blocked,
+            'escalated', c.escalated,
+            'fail_closed', c.fail_closed
         )
-        FROM public.guardrail_events g WHERE g.session_id = s.id
+        FROM (
+            SELECT
+                greatest(count(*) FILTER (WHERE g.direction = 'input'), (
+                    SELECT count(*) FROM public.transcript_turns tt
+                    WHERE tt.session_id = s.id AND tt.role = 'user')) AS input_checks,
+                greatest(count(*) FILTER (WHERE g.direction = 'output'), (
+                    SELECT coalesce(sum(tt.checked_sentences), 0) FROM public.transcript_turns tt
+                    WHERE tt.session_id = s.id AND tt.role = 'assistant')) AS output_checks,
+                count(*) FILTER (WHERE g.action = 'rewrite') AS rewritten,
+                count(*) FILTER (WHERE g.action = 'block') AS blocked,
+                count(*) FILTER (WHERE g.action = 'escalate') AS escalated,
+                count(*) FILTER (WHERE g.fail_closed) AS fail_closed
+            FROM public.guardrail_events g WHERE g.session_id = s.id
+        ) c
     ),
     'usage', (
         SELECT jsonb_build_object(
