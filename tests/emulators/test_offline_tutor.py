@@ -39,6 +39,12 @@ def test_subject_guess_is_keyword_based(question: str, subject: str) -> None:
         ("What's 10 divided by 4?", ("10", "divided by", "4", "2.5")),
         ("20 minus 25", ("20", "minus", "25", "-5")),
         ("3 / 0", None),
+        ("what is 3/4 plus 1/8?", ("3/4", "plus", "1/8", "7/8")),
+        ("1/2 times 4", ("1/2", "times", "4", "2")),
+        ("two minus 1/3", ("2", "minus", "1/3", "5/3")),
+        ("6/3", ("6", "divided by", "3", "2")),
+        ("1/0 plus 2", None),
+        ("3/4 plus 0", ("3/4", "plus", "0", "3/4")),
     ],
 )
 def test_simple_arithmetic_is_solved(question: str, expected: tuple[str, ...] | None) -> None:

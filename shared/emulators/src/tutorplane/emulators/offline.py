@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 SUBJECTS = ("math", "history", "english")
@@ -213,6 +214,9 @@ _OPERATORS = {
 }
 _OPERATOR = r"(multiplied by|divided by|take away|plus|minus|times|over|[-+*/x×÷])"
 _EXPRESSION = re.compile(rf"\b{_NUMBER}\s*{_OPERATOR}\s*{_NUMBER}\b", re.IGNORECASE)
+# "3/4 plus 1/8": fractions as operands (tried first; "6/3" alone is still a division).
+_OPERAND = r"(\d+/\d+|\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
+_FRACTION_EXPRESSION = re.compile(rf"\b{_OPERAND}\s*{_OPERATOR}\s*{_OPERAND}\b", re.IGNORECASE)
 
 _LEADING_FILLER = re.compile(
     r"^(?:(?:hi|hello|hey|please|so|ok|okay|um|can|could|would|you|tell|me|explain|help|with|"
@@ -329,8 +333,38 @@ def _format_number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _format_fraction(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _solve_fractions(question: str) -> tuple[str, str, str, str] | None:
+    match = _FRACTION_EXPRESSION.search(question)
+    if match is None or "/" not in match.group(1) + match.group(3):
+        return None
+    op = _OPERATORS.get(match.group(2).lower())
+    try:
+        a, b = (Fraction(t) if "/" in t else Fraction(_number(t)) for t in (match.group(1), match.group(3)))
+    except ZeroDivisionError:
+        return None
+    if op == "+":
+        result, word = a + b, "plus"
+    elif op == "-":
+        result, word = a - b, "minus"
+    elif op == "*":
+        result, word = a * b, "times"
+    elif op == "/" and b != 0:
+        result, word = a / b, "divided by"
+    else:
+        return None
+    return _format_fraction(a), word, _format_fraction(b), _format_fraction(result)
+
+
 def solve_arithmetic(question: str) -> tuple[str, str, str, str] | None:
-    """(a, operator word, b, result) for a simple 'A op B' question, or None."""
+    """(a, operator word, b, result) for a simple 'A op B' question, or None. Fractions stay
+    fractions: '3/4 plus 1/8' is 7/8, not '3 divided by 4'."""
+    with_fractions = _solve_fractions(question)
+    if with_fractions is not None:
+        return with_fractions
     match = _EXPRESSION.search(question)
     if match is None:
         return None
@@ -352,6 +386,11 @@ def solve_arithmetic(question: str) -> tuple[str, str, str, str] | None:
     return _format_number(a), word, _format_number(b), _format_number(result)
 
 
+_FRACTION_TIPS = {
+    "plus": "With fractions, first give both the same bottom number (the denominator).",
+    "minus": "With fractions, first give both the same bottom number (the denominator).",
+    "times": "Multiply the top numbers together, then the bottom numbers.",
+}
 _CHECK_TIPS = {
     "plus": "You can check it by counting on from the bigger number.",
     "minus": "You can check it by adding the answer back to {b} to get {a}.",
@@ -373,7 +412,8 @@ def answer(question: str, *, subject: str | None = None) -> str:
         solved = solve_arithmetic(question)
         if solved is not None:
             a, word, b, result = solved
-            tip = _CHECK_TIPS[word].format(a=a, b=b)
+            tips = _FRACTION_TIPS if "/" in a + b else _CHECK_TIPS
+            tip = tips.get(word, _CHECK_TIPS[word]).format(a=a, b=b)
             return f"Let's work it out: {a} {word} {b} equals {result}. {tip} {OFFLINE_NOTE}"
         return (
             f"That's a good math question about {topic}. Try breaking the problem into small "
