@@ -42,8 +42,18 @@ afterEach(() => {
   calls.length = 0;
 });
 
+interface FakeChannel {
+  readyState: string;
+  onopen: (() => void) | null;
+  onclose: (() => void) | null;
+  onmessage: ((ev: { data: string }) => void) | null;
+  close(): void;
+  send(): void;
+}
+
 class FakePeerConnection {
   static last: FakePeerConnection | null = null;
+  channel: FakeChannel | null = null;
   connectionState = "new";
   remote: { type: string; sdp: string } | null = null;
   ontrack: unknown = null;
@@ -52,8 +62,18 @@ class FakePeerConnection {
     FakePeerConnection.last = this;
   }
   addTrack(): void {}
-  createDataChannel() {
-    return { readyState: "connecting", close() {}, send() {}, onopen: null, onclose: null, onmessage: null };
+  createDataChannel(): FakeChannel {
+    const channel: FakeChannel = {
+      readyState: "connecting",
+      // As in a browser: the close event comes later, from the event loop.
+      close: () => void setTimeout(() => channel.onclose?.(), 0),
+      send() {},
+      onopen: null,
+      onclose: null,
+      onmessage: null,
+    };
+    this.channel = channel;
+    return channel;
   }
   async createOffer() {
     return { type: "offer", sdp: "v=0 offer" };
@@ -98,6 +118,9 @@ describe("version B voice", () => {
     expect(FakePeerConnection.last?.remote).toEqual({ type: "answer", sdp: "v=0 answer" });
     expect(statuses.map(([s]) => s)).toEqual(["connecting"]);
     voice.stop();
+    // A deliberate hang-up reports nothing, though the channel's close event comes later.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(statuses.map(([s]) => s)).toEqual(["connecting"]);
   });
 
   it("says voice could not connect when the endpoint refuses, and keeps text usable", async () => {

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from browser_stack import FAKE_MIC_RATE, Stack, shot, write_microphone_wav
 from playwright.sync_api import expect
@@ -76,6 +77,27 @@ def test_version_b_voice_over_webrtc_to_the_emulated_realtime(page: Any, stack: 
     sent = [r["type"] for r in emulator.script.requests("realtime")]
     assert "input_audio_buffer.committed" in sent
     shot(page, "student-version-b-voice")
+
+    # The call drops (the provider hangs up): the page says so and offers to start voice again,
+    # which gets a fresh key from the gateway (the first one lives minutes) and calls again.
+    (call_id,) = ours
+    hung_up = httpx.post(
+        f"{emulator.url}/v1/realtime/calls/{call_id}/hangup", headers={"Authorization": "Bearer sk-test"}
+    )
+    assert hung_up.status_code == 200
+    expect(voice).to_have_attribute("data-status", "off")
+    expect(page.get_by_test_id("voice-notice")).to_contain_text("closed")
+    keys = len(emulator.script.requests("client_secrets"))
+    page.get_by_test_id("voice-restart").click()
+    expect(voice).to_have_attribute("data-status", "connected")
+    expect(page.get_by_test_id("voice-restart")).to_have_count(0)
+    assert len(emulator.script.requests("client_secrets")) == keys + 1
+    offers = [r for r in emulator.script.requests("realtime") if r["type"] == "webrtc.offer"]
+    assert (
+        len(offers) == 2 and offers[1]["_headers"]["authorization"] != offers[0]["_headers"]["authorization"]
+    )
+    ours = set(emulator.state.calls) - earlier_calls
+    assert len(ours) == 1 and call_id not in ours
 
     # Ending the session hangs up: the emulator's peer connection is closed too.
     page.get_by_test_id("end-session").click()

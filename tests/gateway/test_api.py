@@ -348,6 +348,41 @@ def test_version_b_gets_a_realtime_client_secret_with_tools(
     assert join.status_code == 409
 
 
+def test_a_fresh_realtime_key_lets_voice_connect_again(
+    client_for: Client, people: People, emulator: Any
+) -> None:
+    student_id, student_token = people.student()
+    _, teacher_token = people.demo_teacher()
+    teacher = client_for(teacher_token)
+    session = session_for(teacher, "B", teacher, student_id)
+    path = f"/api/sessions/{session['session_id']}/realtime/key"
+    student = client_for(student_token)
+    assert student.http.post(path).status_code == 403  # state-changing: CSRF as everywhere
+    fresh = student.post(path)
+    assert fresh.status_code == 200, fresh.text
+    key = fresh.json()
+    assert (
+        key["client_secret"].startswith("ek_")
+        and key["client_secret"] != session["realtime"]["client_secret"]
+    )
+    assert key["expires_at"] > time.time() and key["voice"] == session["realtime"]["voice"]
+    assert set(key["tools"]) == {"ask_specialist", "request_teacher"}
+    assert len(emulator.script.requests("client_secrets")) == 2  # minted anew, with the session's config
+    assert teacher.post(path).status_code == 200  # the QA session's creator too
+
+    _, other_token = people.student()
+    assert client_for(other_token).post(path).status_code == 404
+    version_a = session_for(teacher, "A", teacher, student_id)
+    refused = student.post(f"/api/sessions/{version_a['session_id']}/realtime/key")
+    assert refused.status_code == 409 and "version A" in refused.json()["detail"]
+    emulator.script.fail("client_secrets", status=500, times=5)
+    failed = student.post(path)
+    assert failed.status_code == 502 and "retry" in failed.json()["detail"]
+    assert student.post(f"/api/sessions/{session['session_id']}/close", json={}).status_code == 200
+    ended = student.post(path)
+    assert ended.status_code == 409 and "ended" in ended.json()["detail"]
+
+
 def test_realtime_secret_failure_leaves_no_session(
     client_for: Client, people: People, emulator: Any, seeded_dsn: str
 ) -> None:

@@ -126,7 +126,7 @@ function StudentView({ name, config }: { name: string; config: NonNullable<Retur
                 Tap here to hear the tutor
               </button>
             )}
-            <VoicePanel voice={state.voice} onToggleMic={() => void session.toggleMic()} />
+            <VoicePanel voice={state.voice} onToggleMic={() => void session.toggleMic()} onRestart={() => void session.restartVoice()} />
             {state.session.realtime && (
               <p className="muted small" data-testid="realtime-key">
                 Realtime session key issued for {state.session.realtime.model} (voice {state.session.realtime.voice}), valid until{" "}
@@ -195,11 +195,15 @@ function StudentView({ name, config }: { name: string; config: NonNullable<Retur
 function VoicePanel({
   voice,
   onToggleMic,
+  onRestart,
 }: {
   voice: ReturnType<typeof useStudentSession>[0]["voice"];
   onToggleMic: () => void;
+  onRestart: () => void;
 }) {
   const canToggle = voice.status === "connected";
+  // A voice connection that closed or failed can be started again (unavailable stays so).
+  const canRestart = voice.kind !== "none" && (voice.status === "off" || voice.status === "error");
   const tone = voice.status === "error" ? "error" : voice.status === "unavailable" ? "warn" : "info";
   return (
     <div className="voice" data-testid="voice-panel" data-status={voice.status} data-kind={voice.kind}>
@@ -219,6 +223,11 @@ function VoicePanel({
         {voice.status === "reconnecting" && "Reconnecting voice…"}
         {voice.status === "off" && "Voice is off. You can type."}
       </span>
+      {canRestart && (
+        <button type="button" className="secondary" onClick={onRestart} data-testid="voice-restart">
+          Start voice again
+        </button>
+      )}
       {voice.message && (
         <Notice tone={tone} testId="voice-notice">
           <p>{voice.message}</p>

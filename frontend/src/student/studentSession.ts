@@ -447,6 +447,28 @@ export class StudentSession {
     await livekit.connect(true);
   }
 
+  /** Connect voice again after it closed or failed. Version B first gets a fresh Realtime key:
+   * the one issued at the start lives minutes, and a dropped call needs a valid one. */
+  async restartVoice(): Promise<void> {
+    const session = this.state.session;
+    if (!session || this.state.phase !== "active") return;
+    this.stopVoice();
+    if (session.variant === "B" && session.realtime) {
+      this.setVoice({ kind: "realtime", status: "connecting", message: null });
+      try {
+        const realtime = await this.client.post("/api/sessions/{session_id}/realtime/key", {
+          path: { session_id: session.session_id },
+        });
+        if (this.state.session?.session_id !== session.session_id) return;
+        this.store.set({ session: { ...session, realtime } });
+      } catch (error) {
+        this.setVoice({ status: "error", message: `Voice could not connect: ${describeFailure(error)}. You can keep typing.` });
+        return;
+      }
+    }
+    await this.startVoice();
+  }
+
   private stopVoice(): void {
     this.realtime?.stop();
     this.realtime = null;

@@ -113,11 +113,14 @@ export class LiveKitVoice {
     return true;
   }
 
+  /** Leave the room. Deliberate, so its Disconnected event is not reported (it would overwrite
+   * the status of a room joined right after, when voice is started again). */
   async disconnect(): Promise<void> {
     for (const element of this.audioElements) element.remove();
     this.audioElements.clear();
     const room = this.room;
     this.room = null;
+    room?.removeAllListeners();
     await room?.disconnect();
   }
 }

@@ -111,9 +111,13 @@ export class RealtimeVoice {
   }
 
   /** Stop everything, including the microphone tracks (the light in the tab goes off). */
+  /** Hang up. Deliberate, so it reports nothing: a "connection closed" arriving later would
+   * overwrite the status of a new connection started right after (voice started again). */
   stop(): void {
     for (const track of this.mic?.getTracks() ?? []) track.stop();
     this.mic = null;
+    if (this.channel) this.channel.onopen = this.channel.onclose = this.channel.onmessage = null;
+    if (this.pc) this.pc.onconnectionstatechange = null;
     this.channel?.close();
     this.channel = null;
     this.pc?.close();

@@ -34,6 +34,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "turn": 30,
     "cancel": 120,
     "realtime_transcript": 600,
+    "realtime_key": 20,
     "escalate": 10,
     "hint": 30,
     "ack": 60,

@@ -128,14 +128,7 @@ async def create_session(
             raise _unavailable(
                 "B", config, "no OpenAI API key or base URL is configured (TUTOR_OPENAI_API_KEY)"
             )
-        try:
-            grant = await state.realtime.mint()
-        except openai.OpenAIError as exc:
-            log.warning("realtime client secret failed", extra={"error": repr(exc)})
-            SESSION_START_ERRORS.labels(variant="B", reason="realtime_secret").inc()
-            raise HTTPException(
-                502, "the speech service did not issue a session key; retry in a few seconds"
-            ) from exc
+        grant = await _mint_realtime(state)
 
     metadata: dict[str, Any] = {
         "client": client,
@@ -176,6 +169,35 @@ async def create_session(
     )
     SESSIONS.labels(variant=variant, reason=reason).inc()
     return CreatedSession(session=session, livekit_token=token, agent_name=agent_name, realtime=grant)
+
+
+async def _mint_realtime(state: GatewayState) -> RealtimeGrant:
+    assert state.realtime is not None
+    try:
+        return await state.realtime.mint()
+    except openai.OpenAIError as exc:
+        log.warning("realtime client secret failed", extra={"error": repr(exc)})
+        SESSION_START_ERRORS.labels(variant="B", reason="realtime_secret").inc()
+        raise HTTPException(
+            502, "the speech service did not issue a session key; retry in a few seconds"
+        ) from exc
+
+
+async def fresh_realtime_key(state: GatewayState, info: SessionInfo) -> RealtimeGrant:
+    """A new ephemeral key for an open version-B session: the one issued at the start lives
+    minutes (``realtime_secret_ttl_s``), and a browser whose voice connection dropped needs a
+    valid one to connect again."""
+    if info.ended:
+        raise HTTPException(409, "this session has ended; start a new one with POST /api/sessions")
+    if info.variant != "B":
+        raise HTTPException(
+            409, f"this is a version {info.variant} session; only version B connects to Realtime directly"
+        )
+    if state.realtime is None:
+        raise HTTPException(
+            503, "voice is not set up on this server (no OpenAI API key or base URL); keep typing"
+        )
+    return await _mint_realtime(state)
 
 
 async def close_session(state: GatewayState, info: SessionInfo, report: dict[str, Any] | None) -> Session:

@@ -19,9 +19,16 @@ from tutorplane.gateway.api.schemas import (
     problems,
 )
 from tutorplane.gateway.core.identity import Role
+from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services import session_service
-from tutorplane.gateway.services.access import DB_ERRORS, database_unavailable, not_found, session_for_reader
-from tutorplane.gateway.services.realtime_secrets import TOOLS
+from tutorplane.gateway.services.access import (
+    DB_ERRORS,
+    database_unavailable,
+    not_found,
+    session_for_participant,
+    session_for_reader,
+)
+from tutorplane.gateway.services.realtime_secrets import TOOLS, RealtimeGrant
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -62,15 +69,7 @@ async def create_session(
             room=session.room_name,
             agent_name=created.agent_name or "",
         )
-    realtime = None
-    if created.realtime is not None:
-        realtime = RealtimeJoinOut(
-            client_secret=created.realtime.value,
-            expires_at=created.realtime.expires_at,
-            model=created.realtime.model,
-            voice=state.realtime.voice if state.realtime else "",
-            tools=[str(t["name"]) for t in TOOLS],
-        )
+    realtime = realtime_join(state, created.realtime) if created.realtime is not None else None
     return SessionOut(
         session_id=session.id,
         student_id=session.student_id,
@@ -82,6 +81,28 @@ async def create_session(
         livekit=livekit,
         realtime=realtime,
     )
+
+
+def realtime_join(state: GatewayState, grant: RealtimeGrant) -> RealtimeJoinOut:
+    return RealtimeJoinOut(
+        client_secret=grant.value,
+        expires_at=grant.expires_at,
+        model=grant.model,
+        voice=state.realtime.voice if state.realtime else "",
+        tools=[str(t["name"]) for t in TOOLS],
+    )
+
+
+@router.post(
+    "/{session_id}/realtime/key",
+    response_model=RealtimeJoinOut,
+    responses=problems(401, 403, 404, 409, 429, 502, 503),
+    dependencies=[CsrfChecked, Depends(RateLimit("realtime_key"))],
+    summary="A fresh Realtime key for an open version-B session (to connect voice again)",
+)
+async def realtime_key(session_id: uuid.UUID, state: StateDep, identity: CurrentUser) -> RealtimeJoinOut:
+    info = await session_for_participant(state, identity, str(session_id))
+    return realtime_join(state, await session_service.fresh_realtime_key(state, info))
 
 
 @router.get(
