@@ -61,6 +61,39 @@ def test_answers_are_short_deterministic_and_say_they_are_offline() -> None:
     assert "56" in offline.answer("What is 7 times 8?")
 
 
+@pytest.mark.parametrize(
+    ("question", "subject", "expected"),
+    [
+        # The specialist's subject wins over the guess, and its answer is on that subject.
+        ("What's 15% of 80?", "math", "15% of 80 is 12."),
+        ("What is 12 divided by 0?", "math", "Dividing by zero has no answer"),
+        # A follow-up names no topic ("a good math question about more" before).
+        ("tell me more", "math", "Let's keep going with math."),
+        ("tell me more", "history", "Let's keep exploring history!"),
+        ("Who built the pyramids?", None, "Good history question about the pyramids!"),
+        ("Who invented the telephone?", None, "Good history question about the telephone!"),
+        ("What does ubiquitous mean?", None, "Nice English question about the word 'ubiquitous'."),
+        ('What does "simile" mean?', None, "about the word 'simile'. A simile compares"),
+    ],
+)
+def test_answers_fit_the_question(question: str, subject: str | None, expected: str) -> None:
+    assert expected in offline.answer(question, subject=subject)
+
+
+def test_the_specialist_subject_comes_from_its_instructions() -> None:
+    assert offline.tutor_subject("You are the math tutor in Tutorplane, ...") == "math"
+    assert offline.tutor_subject("You are the History tutor.") == "history"
+    assert offline.tutor_subject("You are the friendly front desk: math, history and English.") is None
+
+
+def test_a_router_request_is_classified_by_its_latest_message_then_by_context() -> None:
+    block = "<conversation>\nStudent [math]: What is 12 divided by 0?\nTutor [math]: Undefined.\n{}\n</conversation>"
+    latest = offline.guess_in_context(block.format("Student (LATEST): What does ubiquitous mean?"))
+    assert latest.subject == "english"  # the whole block says math; the new question does not
+    follow_up = offline.guess_in_context(block.format("Student (LATEST): tell me more"))
+    assert follow_up.subject == "math"  # nothing in the new message: the conversation decides
+
+
 CLASSIFY = offline.ToolSpec(
     "classify_subject",
     "",

@@ -89,6 +89,8 @@ async def test_unscripted_offline_answers_stream_too(routing_specialists: Specia
         # The offline tutor answers the student's words, not the <student> fence around them.
         assert "student>" not in text, text
     assert "42" in math_text
+    # The math specialist answers as the math tutor even when the question names no math word.
+    assert "15% of 80 is 12." in await routing_specialists.math.stream("what's 15% of 80").text()
     assert "question about napoleon!" in history_text
     assert "question about a simile." in english_text
 

@@ -163,6 +163,20 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 _ARITHMETIC = re.compile(r"\d+(?:\.\d+)?\s*(?:[-+*/x×÷])\s*\d+")
+# "What does 'ubiquitous' mean?", "define brave", "the meaning of the word kind": a vocabulary question.
+_WORD_QUESTION = re.compile(
+    r"\bwhat does ['\"‘“]?([a-z][a-z-]+)['\"’”]? mean\b"
+    r"|\b(?:meaning|definition) of (?:the word )?['\"‘“]?([a-z][a-z-]+)"
+    r"|\bdefine ['\"‘“]?([a-z][a-z-]+)",
+    re.IGNORECASE,
+)
+
+
+def asked_word(question: str) -> str | None:
+    """The word a vocabulary question asks about, if it is one."""
+    match = _WORD_QUESTION.search(question)
+    return next((g for g in match.groups() if g), None) if match else None
+
 
 _NUMBER_WORDS = {
     "zero": 0,
@@ -291,6 +305,9 @@ def guess_subject(text: str) -> SubjectGuess:
     if _ARITHMETIC.search(lowered) or _EXPRESSION.search(lowered):
         scores["math"] = scores.get("math", 0) + 3
         hits.setdefault("math", []).append("arithmetic expression")
+    if asked_word(lowered):
+        scores["english"] = scores.get("english", 0) + 3
+        hits.setdefault("english", []).append("meaning of a word")
     if not scores:
         return SubjectGuess(GENERAL, 0.3, "offline keyword guess: no subject keywords found")
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], SUBJECTS.index(kv[0])))
@@ -299,6 +316,33 @@ def guess_subject(text: str) -> SubjectGuess:
     confidence = min(0.97, max(0.4, 0.55 + 0.12 * best_score - 0.15 * runner_up))
     matched = ", ".join(f"'{w}'" for w in hits[best][:4])
     return SubjectGuess(best, round(confidence, 2), f"offline keyword guess: matched {matched}")
+
+
+_LATEST_LINE = re.compile(r"^Student(?: \[\w+\])? \(LATEST\):[ \t]*(.*)$", re.MULTILINE)
+
+
+def guess_in_context(text: str) -> SubjectGuess:
+    """The subject of a router's request: its latest student line (the router's conversation block
+    marks it ``Student (LATEST):``) decides; earlier turns only when it names no subject (a
+    follow-up like "tell me more"), as a classifier reading the whole conversation would."""
+    latest = _LATEST_LINE.findall(text)
+    if latest:
+        guess = guess_subject(latest[-1])
+        if guess.subject != GENERAL:
+            return guess
+    return guess_subject(text)
+
+
+_TUTOR_ROLE = re.compile(r"\bthe (math|maths|history|english) tutor\b", re.IGNORECASE)
+
+
+def tutor_subject(instructions: str) -> str | None:
+    """The subject a specialist's instructions give it ("You are the math tutor ..."), if any."""
+    match = _TUTOR_ROLE.search(instructions)
+    if match is None:
+        return None
+    subject = match.group(1).lower()
+    return "math" if subject == "maths" else subject
 
 
 _STUDENT_FENCE = re.compile(r"<student>(.*?)</student>", re.DOTALL)
@@ -312,11 +356,45 @@ def student_words(message: str) -> str:
     return str(fenced[-1]).strip() if fenced else message
 
 
+_LEADING_VERBS = frozenset(
+    [
+        "built",
+        "made",
+        "wrote",
+        "won",
+        "began",
+        "fought",
+        "led",
+        "found",
+        "ran",
+        "took",
+        "gave",
+        "came",
+        "went",
+        "became",
+        "invented",
+        "discovered",
+        "started",
+        "ended",
+        "painted",
+        "ruled",
+        "lived",
+        "died",
+        "happened",
+        "caused",
+        "designed",
+    ]
+)
+
+
 def topic_of(question: str) -> str:
-    """A short noun phrase for the question ('Who was Napoleon?' -> 'Napoleon')."""
+    """A short noun phrase for the question ('Who was Napoleon?' -> 'Napoleon', 'Who built the
+    pyramids?' -> 'the pyramids')."""
     text = question.strip().rstrip("?!. ")
     text = _LEADING_FILLER.sub("", text).strip(" ,")
     words = text.split()
+    if len(words) > 1 and words[0].lower() in _LEADING_VERBS:
+        words = words[1:]
     if not words:
         return "that"
     return " ".join(words[:8])
@@ -357,6 +435,26 @@ def _solve_fractions(question: str) -> tuple[str, str, str, str] | None:
     else:
         return None
     return _format_fraction(a), word, _format_fraction(b), _format_fraction(result)
+
+
+_PERCENT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def solve_percent(question: str) -> tuple[str, str, str] | None:
+    """(p, n, result) for 'p% of n', or None."""
+    match = _PERCENT_OF.search(question)
+    if match is None:
+        return None
+    p, n = float(match.group(1)), float(match.group(2))
+    return _format_number(p), _format_number(n), _format_number(p * n / 100)
+
+
+def divides_by_zero(question: str) -> str | None:
+    """The number divided when the question divides by zero ('12 divided by 0' -> '12')."""
+    match = _EXPRESSION.search(question)
+    if match is None or _OPERATORS.get(match.group(2).lower()) != "/" or _number(match.group(3)) != 0:
+        return None
+    return _format_number(_number(match.group(1)))
 
 
 def solve_arithmetic(question: str) -> tuple[str, str, str, str] | None:
@@ -400,13 +498,15 @@ _CHECK_TIPS = {
 
 
 def answer(question: str, *, subject: str | None = None) -> str:
-    """The offline tutor's reply to the student's last question."""
+    """The offline tutor's reply to the student's last question; ``subject`` is the specialist's
+    (its instructions name it), else guessed from the question."""
     question = question.strip()
     if not question:
         return GREETING
     guess = guess_subject(question)
     subject = subject or guess.subject
-    topic = topic_of(question)
+    # A question naming none of its subject's words is a follow-up ("tell me more"): no topic.
+    topic = topic_of(question) if guess.subject == subject else None
     lowered = question.lower()
     if subject == "math":
         solved = solve_arithmetic(question)
@@ -415,21 +515,41 @@ def answer(question: str, *, subject: str | None = None) -> str:
             tips = _FRACTION_TIPS if "/" in a + b else _CHECK_TIPS
             tip = tips.get(word, _CHECK_TIPS[word]).format(a=a, b=b)
             return f"Let's work it out: {a} {word} {b} equals {result}. {tip} {OFFLINE_NOTE}"
+        percent = solve_percent(question)
+        if percent is not None:
+            p, n, result = percent
+            return (
+                f"Let's work it out: {p}% of {n} is {result}. Percent means out of a hundred, so "
+                f"find 1% of {n} first, then multiply by {p}. {OFFLINE_NOTE}"
+            )
+        zero = divides_by_zero(question)
+        if zero is not None:
+            return (
+                f"Dividing by zero has no answer: you cannot share {zero} things into zero groups, "
+                f"so mathematicians call it undefined. {OFFLINE_NOTE}"
+            )
+        about = f"That's a good math question about {topic}." if topic else "Let's keep going with math."
         return (
-            f"That's a good math question about {topic}. Try breaking the problem into small "
-            f"steps and write down what you already know. {OFFLINE_NOTE}"
+            f"{about} Try breaking the problem into small steps and write down what you already "
+            f"know. {OFFLINE_NOTE}"
         )
     if subject == "history":
         fact = next((f for key, f in _HISTORY_FACTS.items() if key in lowered), None)
         middle = fact or "Historians learn about the past from clues like letters, maps and objects."
-        return (
-            f"Good history question about {topic}! {middle} {OFFLINE_NOTE} "
-            "Your textbook or teacher can tell you the full story."
-        )
+        about = f"Good history question about {topic}!" if topic else "Let's keep exploring history!"
+        return f"{about} {middle} {OFFLINE_NOTE} Your textbook or teacher can tell you the full story."
     if subject == "english":
-        fact = next((f for key, f in _WORD_FACTS.items() if re.search(rf"\b{key}", lowered)), None)
-        middle = fact or "Reading an example sentence out loud helps you notice how the words work."
-        return f"Nice English question about {topic}. {middle} {OFFLINE_NOTE}"
+        word_fact = next((f for key, f in _WORD_FACTS.items() if re.search(rf"\b{key}", lowered)), None)
+        asked = asked_word(question)
+        if asked is not None:
+            topic = f"the word '{asked.lower()}'"
+            word_fact = word_fact or (
+                "To learn a new word, read it in a sentence, guess its meaning from the words around "
+                "it, then check in a dictionary."
+            )
+        middle = word_fact or "Reading an example sentence out loud helps you notice how the words work."
+        about = f"Nice English question about {topic}." if topic else "Let's keep practising English."
+        return f"{about} {middle} {OFFLINE_NOTE}"
     return (
         "Thanks for your question! I can help best with math, history or English. "
         f"{OFFLINE_NOTE} What would you like to practise?"
@@ -549,7 +669,7 @@ def choose_tool(
     """
     if not tools or tool_choice == "none":
         return None
-    guess = guess_subject(question)
+    guess = guess_in_context(question)
     by_name = {tool.name: tool for tool in tools}
 
     def decide(tool: ToolSpec, *, classify: bool) -> ToolDecision:
@@ -583,7 +703,7 @@ def json_answer(schema: dict[str, Any] | None, question: str, text: str) -> dict
     """A JSON object for structured-output requests: the schema filled, or {"answer": text}."""
     if not schema or not isinstance(schema.get("properties"), dict):
         return {"answer": text}
-    filled = fill_arguments(schema, question, guess_subject(question))
+    filled = fill_arguments(schema, question, guess_in_context(question))
     for key in ("answer", "response", "reply", "text", "content", "rewrite", "rewritten"):
         if key in filled and isinstance(filled[key], str):
             filled[key] = text

@@ -79,7 +79,9 @@ def offline_plan(conversation: Conversation, tools: list[offline.ToolSpec], tool
     )
     if decision is not None:
         return Plan(text="", calls=[PlannedCall(decision.name, dumps(decision.arguments))])
-    return Plan(text=offline.answer(conversation.question))
+    return Plan(
+        text=offline.answer(conversation.question, subject=offline.tutor_subject(conversation.system))
+    )
 
 
 def parse_arguments(arguments: str) -> dict[str, Any]:
