@@ -94,6 +94,12 @@ def test_a_router_request_is_classified_by_its_latest_message_then_by_context() 
     assert follow_up.subject == "math"  # nothing in the new message: the conversation decides
 
 
+def test_a_question_of_no_subject_is_classified_off_topic_by_the_router() -> None:
+    # The router's enum has no "general": it must not fall to its first value ("math").
+    router_enum = ["math", "history", "english", "off_topic", "needs_teacher"]
+    assert offline.map_subject("general", router_enum) == "off_topic"
+
+
 CLASSIFY = offline.ToolSpec(
     "classify_subject",
     "",

@@ -573,7 +573,16 @@ def rewrite(text: str, flagged: bool) -> str:
 # ------------------------------------------------------------------------------------------
 
 _ROUTE_PREFIXES = ("route_to_", "transfer_to_", "handoff_to_")
-_GENERAL_FALLBACKS = ("general", "other", "unknown", "smalltalk", "small_talk", "chitchat", "none")
+_GENERAL_FALLBACKS = (
+    "general",
+    "off_topic",
+    "other",
+    "unknown",
+    "smalltalk",
+    "small_talk",
+    "chitchat",
+    "none",
+)
 _QUESTION_FIELDS = (
     "question",
     "query",
