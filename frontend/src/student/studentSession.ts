@@ -459,8 +459,9 @@ export class StudentSession {
         const realtime = await this.client.post("/api/sessions/{session_id}/realtime/key", {
           path: { session_id: session.session_id },
         });
-        if (this.state.session?.session_id !== session.session_id) return;
-        this.store.set({ session: { ...session, realtime } });
+        const current = this.state.session;
+        if (current?.session_id !== session.session_id || this.state.phase !== "active") return;
+        this.store.set({ session: { ...current, realtime } });
       } catch (error) {
         this.setVoice({ status: "error", message: `Voice could not connect: ${describeFailure(error)}. You can keep typing.` });
         return;

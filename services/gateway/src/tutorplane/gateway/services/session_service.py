@@ -128,7 +128,11 @@ async def create_session(
             raise _unavailable(
                 "B", config, "no OpenAI API key or base URL is configured (TUTOR_OPENAI_API_KEY)"
             )
-        grant = await _mint_realtime(state)
+        try:
+            grant = await _mint_realtime(state)
+        except HTTPException:
+            SESSION_START_ERRORS.labels(variant="B", reason="realtime_secret").inc()
+            raise
 
     metadata: dict[str, Any] = {
         "client": client,
@@ -177,7 +181,6 @@ async def _mint_realtime(state: GatewayState) -> RealtimeGrant:
         return await state.realtime.mint()
     except openai.OpenAIError as exc:
         log.warning("realtime client secret failed", extra={"error": repr(exc)})
-        SESSION_START_ERRORS.labels(variant="B", reason="realtime_secret").inc()
         raise HTTPException(
             502, "the speech service did not issue a session key; retry in a few seconds"
         ) from exc
