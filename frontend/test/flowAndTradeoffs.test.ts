@@ -34,7 +34,7 @@ describe("flow reducer", () => {
     expect(activeStep(run([turn, routing, sentence(0)]))).toBe("guardrail");
     const speaking = run([turn, routing, sentence(0), audio, sentence(1)]);
     expect(activeStep(speaking)).toBe("tts");
-    expect(speaking.steps.find((s) => s.id === "guardrail")?.detail).toBe("2 sentences passed · nothing flagged");
+    expect(speaking.steps.find((s) => s.id === "guardrail")?.detail).toBe("2 sentences checked · nothing flagged");
     const finished = run([turn, routing, sentence(0), audio, done(300)]);
     expect(finished.outcome).toBe("completed");
     expect(finished.steps.map((s) => s.status)).toEqual(["done", "done", "done", "done", "done"]);
@@ -55,6 +55,14 @@ describe("flow reducer", () => {
     expect(flagged.escalated).toBe(true);
   });
 
+  it("counts the sentences the guardrail silenced as repeats of a safe line", () => {
+    const block = { type: "guardrail", data: { direction: "output", action: "block", category: null, score: 0, fail_closed: true } } as TutorEvent;
+    const blocked = run([turn, routing, block, sentence(0), block, block]);
+    expect(blocked.steps.find((s) => s.id === "guardrail")?.detail).toBe("1 sentence checked · 3 blocked");
+    const finished = flowReducer(blocked, { ...done(300), data: { ...(done(300).data as object), sentences: 1, checked: 3 } } as TutorEvent);
+    expect(finished.steps.find((s) => s.id === "guardrail")?.detail).toBe("3 sentences checked · 3 blocked");
+  });
+
   it("counts rewritten output sentences and follows version A's agent state steps", () => {
     const rewritten = run([
       turn,
@@ -62,7 +70,7 @@ describe("flow reducer", () => {
       { type: "guardrail", data: { direction: "output", action: "rewrite", category: "violence", score: 0.7, fail_closed: false } },
       sentence(0),
     ]);
-    expect(rewritten.steps.find((s) => s.id === "guardrail")?.detail).toBe("1 sentence passed · 1 rewritten");
+    expect(rewritten.steps.find((s) => s.id === "guardrail")?.detail).toBe("1 sentence checked · 1 rewritten");
     const a = run([{ type: "state", data: { agent_state: "thinking", step: "orchestrator" } }], "A");
     expect(a.steps[1]).toMatchObject({ label: "Orchestrator", status: "active" });
   });

@@ -64,7 +64,9 @@ def test_checks_go_through_the_service_and_an_outage_fails_closed(
     assert events[-1].data["outcome"] == "completed"
     spoken = [e.data["text"] for e in events if e.event == "sentence"]
     assert spoken and all("fifty-six" not in t and "groups" not in t for t in spoken)  # nothing unchecked
-    assert {
-        e.data["fail_closed"] for e in events if e.event == "guardrail" and e.data["direction"] == "output"
-    } == {True}
+    output = [e for e in events if e.event == "guardrail" and e.data["direction"] == "output"]
+    assert len(output) == 2 and {e.data["fail_closed"] for e in output} == {True}
+    # Both sentences fail closed to the same safe line: the student gets it once, not twice.
+    assert len(spoken) == 1
+    assert events[-1].data["sentences"] == 1 and events[-1].data["checked"] == 2
     client.close()

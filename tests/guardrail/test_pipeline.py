@@ -249,6 +249,30 @@ async def test_moderation_failure_fails_closed_per_sentence() -> None:
     assert not second.fail_closed and second.text == "Second sentence is here."
 
 
+async def test_a_safe_line_repeated_by_consecutive_sentences_is_said_once() -> None:
+    # Moderation down for the whole answer: every sentence fails closed to the same line, which a
+    # student should hear once, not once per sentence. Each decision is still released and audited.
+    moderation = ScriptedModeration().fail(10, reason="http_503")
+    sink = RecordingAuditSink()
+    text = "One is here. Two is here. Three is here."
+    released = [
+        s
+        for _, s in await consume(
+            GuardedStream(scripted_deltas([text]), LocalChecker(moderation), audit=sink)
+        )
+    ]
+    fallback = GuardrailPolicy().safe_lines.fallback
+    assert [s.text for s in released] == [fallback, "", ""]
+    assert all(s.fail_closed and s.action == Action.block for s in released)
+    assert len(sink.of("guardrail_events")) == 3
+    # After something else was said, the line is said again.
+    moderation = ScriptedModeration().flag("here", {"sexual": 0.9})
+    text = "One is here. Two is here. Three is fine. Four is here."
+    released = [s for _, s in await consume(GuardedStream(scripted_deltas([text]), LocalChecker(moderation)))]
+    line = released[0].text
+    assert line and [s.text for s in released] == [line, "", "Three is fine.", line]
+
+
 async def test_audit_rows_and_ui_events_for_non_allow_decisions_only() -> None:
     moderation = ScriptedModeration().flag("battle", {"violence": 0.9}).flag("explicit", {"sexual": 0.9})
     sink, hook = RecordingAuditSink(), RecordingHook()

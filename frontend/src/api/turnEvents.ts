@@ -74,7 +74,10 @@ export interface DoneEvent {
   cancelled: boolean;
   latency_ms: StageLatencies;
   usage: Array<Record<string, unknown>>;
+  /** Sentences shown (a safe line repeated by consecutive blocked sentences is shown once). */
   sentences: number;
+  /** Sentences the output guardrail decided on, shown or not. */
+  checked?: number;
 }
 
 export interface ErrorEvent {

@@ -154,8 +154,13 @@ export function flowReducer(state: FlowState, event: TutorEvent): FlowState {
       if (event.data.agent_state === "listening" && state.outcome === "running") return finish(state, "completed", null);
       return state;
     }
-    case "done":
-      return finish(state, event.data.outcome, event.data.latency_ms);
+    case "done": {
+      // Sentences silenced as a repeat of the safe line before them are checked but not shown.
+      const checked = event.data.checked;
+      if (checked === undefined || checked <= state.guard.sentences) return finish(state, event.data.outcome, event.data.latency_ms);
+      const guard = { ...state.guard, sentences: checked };
+      return finish(patch({ ...state, guard }, "guardrail", { detail: guardDetail(guard) }), event.data.outcome, event.data.latency_ms);
+    }
     case "error":
       return { ...state, outcome: "error" };
     default:
@@ -164,7 +169,9 @@ export function flowReducer(state: FlowState, event: TutorEvent): FlowState {
 }
 
 function guardDetail(g: FlowState["guard"]): string {
-  const parts = [`${g.sentences} ${g.sentences === 1 ? "sentence" : "sentences"} passed`];
+  // Every released sentence was checked; replaced ones are counted again below ("3 passed ·
+  // 3 blocked" read as six sentences when the guardrail replaced all three).
+  const parts = [`${g.sentences} ${g.sentences === 1 ? "sentence" : "sentences"} checked`];
   if (g.rewritten) parts.push(`${g.rewritten} rewritten`);
   if (g.blocked) parts.push(`${g.blocked} blocked`);
   if (!g.rewritten && !g.blocked && g.sentences) parts.push("nothing flagged");

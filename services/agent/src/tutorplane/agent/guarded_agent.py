@@ -380,9 +380,9 @@ class TutorAgent(Agent):
                     continue
                 decision: SentenceDecision = value
                 self._on_sentence(decision)
-                text: str = decision.text if released == 0 else " " + decision.text
-                yield text
-                released += 1
+                if decision.text:  # empty: the safe line just said, repeated by this sentence
+                    yield decision.text if released == 0 else " " + decision.text
+                    released += 1
                 if decision.stops_answer:
                     model_task.cancel()
                     break

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -134,6 +135,7 @@ class GuardedStream(AsyncIterator[GuardedSentence]):
         self._next_index = 0
         self._error: BaseException | None = None
         self._finished = False
+        self._last_replacement: str | None = None  # the safe line just released, if it was one
 
     # -- consumer side ----------------------------------------------------------------------------
 
@@ -159,6 +161,13 @@ class GuardedStream(AsyncIterator[GuardedSentence]):
         self._outstanding -= 1
         self._launch_waiting()
         sentence = GuardedSentence.from_decision(decision, slot.index)
+        replaced = sentence.action != Action.allow and sentence.text != sentence.original
+        if replaced and sentence.text and sentence.text == self._last_replacement:
+            # The same safe line again (typically moderation down and every sentence failing
+            # closed): said once, not once per sentence. The decision is still reported below.
+            sentence = dataclasses.replace(sentence, text="")
+        elif sentence.text:
+            self._last_replacement = sentence.text if replaced else None
         SENTENCES.labels(sentence.action.value).inc()
         if sentence.action != Action.allow or sentence.flagged or decision.unchecked:
             self._side.emit("sentence", sentence=sentence, decision=decision)

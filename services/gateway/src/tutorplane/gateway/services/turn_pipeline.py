@@ -220,6 +220,7 @@ class TurnPipeline:
                         "latency_ms": state.latencies,
                         "usage": state.usage,
                         "sentences": len(state.spoken),
+                        "checked": state.checked,
                     },
                 )
             )
