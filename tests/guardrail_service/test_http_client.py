@@ -107,6 +107,51 @@ async def test_hung_service_fails_closed_after_the_client_timeout(
     assert out.fail_closed and out.reason == "unavailable:service_timeout"
 
 
+async def test_a_hung_service_opens_the_breaker_and_a_trial_closes_it(
+    silent_server: tuple[str, list[bytes]], guardrail_service: RunningService
+) -> None:
+    url, seen = silent_server
+    client = HttpGuardrailClient(url, timeout_s=0.2, breaker_failures=2, breaker_open_s=0.5)
+    loop = asyncio.get_running_loop()
+    try:
+        for _ in range(2):  # each waits out the timeout
+            (out,) = await client.check(["Any sentence."], direction=Direction.output, context=CTX)
+            assert out.reason == "unavailable:service_timeout"
+        started = loop.time()
+        outs = await asyncio.gather(
+            *(client.check([f"Sentence {i}."], direction=Direction.output, context=CTX) for i in range(5))
+        )
+        # Open: fail closed at once, without a request (a turn no longer waits 0.2 s per check).
+        assert loop.time() - started < 0.1 and len(seen) == 2
+        assert {o.reason for (o,) in outs} == {"unavailable:service_circuit_open"}
+        assert all(o.fail_closed and o.text == SAFE.fallback for (o,) in outs)
+        # Input still gets its PII masked on the fast path.
+        (inp,) = await client.check(["my email is kid@example.com"], direction=Direction.input, context=CTX)
+        assert inp.text == "my email is [EMAIL]" and inp.reason == "unavailable:service_circuit_open"
+
+        # The service is back (same client, now pointed at a working one): after the open period one
+        # trial goes through, and with its success every check does again.
+        client.base_url = guardrail_service.url
+        await client.aclose()  # the next call opens a session to the new address
+        await asyncio.sleep(0.5)
+        (back,) = await client.check(["We add the tens first."], direction=Direction.output, context=CTX)
+        assert back.action == Action.allow and not back.fail_closed
+        both = await asyncio.gather(
+            *(
+                client.check([f"Then the ones {i}."], direction=Direction.output, context=CTX)
+                for i in range(2)
+            )
+        )
+        assert all(o.action == Action.allow for (o,) in both)
+    finally:
+        await client.aclose()
+
+
+def test_breaker_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="breaker_failures"):
+        HttpGuardrailClient("http://127.0.0.1:1", breaker_failures=0)
+
+
 @pytest.fixture
 async def broken_server() -> AsyncIterator[str]:
     """Answers with a 500, then a result list of the wrong length, then something that is not JSON."""

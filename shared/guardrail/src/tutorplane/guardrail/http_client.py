@@ -7,6 +7,10 @@ created on first use, inside the event loop that uses it.
 When the service is down, slow, or answers nonsense, every text gets the local policy's fail-mode
 decision (output: the neutral fallback line), so an outage can never let an unchecked sentence be
 spoken. Student input is PII-masked here before it leaves the process.
+
+A circuit breaker keeps a hung service from costing every check its full timeout: after
+``breaker_failures`` failed calls in a row, checks get the fail-mode decision at once for
+``breaker_open_s``; then one trial call goes through, and its success closes the breaker again.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import aiohttp
 import orjson
 from tutorplane.common.metrics import counter, histogram
 from tutorplane.guardrail.decision import CheckContext, Decision, unavailable_decision
-from tutorplane.guardrail.pii import mask_pii
+from tutorplane.guardrail.pii import PiiResult, mask_pii
 from tutorplane.guardrail.policy import Direction, GuardrailPolicy
 
 log = logging.getLogger(__name__)
@@ -48,17 +52,22 @@ class HttpGuardrailClient:
         # connect, and 0.25 s was reached by a merely busy node (the sentences then failed closed).
         connect_timeout_s: float = 1.0,
         max_connections: int = 64,
+        breaker_failures: int = 3,
+        breaker_open_s: float = 5.0,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"guardrail service URL must start with http:// or https:// (got {base_url!r})")
         if timeout_s <= 0 or connect_timeout_s <= 0:
             raise ValueError("guardrail client timeouts must be > 0")
+        if breaker_failures < 1 or breaker_open_s <= 0:
+            raise ValueError("breaker_failures must be >= 1 and breaker_open_s > 0")
         self.base_url = base_url.rstrip("/")
         self.policy = policy or GuardrailPolicy()
         self.timeout_s = timeout_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
         self._max_connections = max_connections
         self._http: aiohttp.ClientSession | None = None
+        self._breaker = _Breaker(breaker_failures, breaker_open_s)
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
@@ -85,6 +94,10 @@ class HttpGuardrailClient:
         }
         loop = asyncio.get_running_loop()
         started = loop.time()
+        admitted = self._breaker.admit(started)
+        if admitted is None:
+            CLIENT_ERRORS.labels("circuit_open").inc()
+            return self._fail_mode(originals, direction, "circuit_open", masks)
         try:
             async with asyncio.timeout(self.timeout_s + 0.25):
                 results = (await self._post(payload))["results"]
@@ -99,19 +112,30 @@ class HttpGuardrailClient:
                 "guardrail service unavailable",
                 extra={"reason": why, "direction": direction.value, "error": repr(exc)},
             )
-            return [
-                unavailable_decision(
-                    self.policy,
-                    o,
-                    direction,
-                    f"service_{why}",
-                    masked=masks[i].text if masks else None,
-                    pii=tuple(masks[i].kinds) if masks else (),
-                )
-                for i, o in enumerate(originals)
-            ]
+            # A 4xx is this request's fault, not the service's: it does not count toward opening.
+            if not (isinstance(exc, _HttpStatus) and exc.status < 500):
+                self._breaker.failed(loop.time())
+            return self._fail_mode(originals, direction, why, masks)
+        finally:
+            self._breaker.settle(admitted)
+        self._breaker.succeeded()
         CLIENT_SECONDS.labels("ok").observe(loop.time() - started)
         return decisions
+
+    def _fail_mode(
+        self, originals: list[str], direction: Direction, why: str, masks: list[PiiResult] | None
+    ) -> list[Decision]:
+        return [
+            unavailable_decision(
+                self.policy,
+                o,
+                direction,
+                f"service_{why}",
+                masked=masks[i].text if masks else None,
+                pii=tuple(masks[i].kinds) if masks else (),
+            )
+            for i, o in enumerate(originals)
+        ]
 
     async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a check; a pooled connection the server already closed is retried once on a new one
@@ -140,6 +164,47 @@ class HttpGuardrailClient:
     async def aclose(self) -> None:
         if self._http is not None and not self._http.closed:
             await self._http.close()
+
+
+class _Breaker:
+    """Closed until ``failures`` calls in a row fail; then open for ``open_s``, then half-open: one
+    trial call at a time is admitted until one succeeds (closed again) or fails (open again)."""
+
+    def __init__(self, failures: int, open_s: float) -> None:
+        self.failures = failures
+        self.open_s = open_s
+        self._in_a_row = 0
+        self._open_until = 0.0
+        self._trial = False
+
+    def admit(self, now: float) -> bool | None:
+        """None: refuse at once. Otherwise admitted (True for the half-open trial call)."""
+        if self._in_a_row < self.failures:
+            return False
+        if now < self._open_until or self._trial:
+            return None
+        self._trial = True
+        return True
+
+    def settle(self, trial: bool | None) -> None:
+        if trial:  # also when the trial was cancelled: the next call may try again
+            self._trial = False
+
+    def succeeded(self) -> None:
+        if self._in_a_row >= self.failures:
+            log.info("guardrail service answers again; checks go through")
+        self._in_a_row = 0
+
+    def failed(self, now: float) -> None:
+        self._in_a_row += 1
+        if self._in_a_row >= self.failures:
+            if self._in_a_row == self.failures:
+                log.warning(
+                    "guardrail service failed %d calls in a row; failing checks at once for %.1f s",
+                    self._in_a_row,
+                    self.open_s,
+                )
+            self._open_until = now + self.open_s
 
 
 def _dumps(payload: Any) -> str:
