@@ -104,6 +104,8 @@ def stack(
         "TUTOR_FRONTEND_DIST": str(frontend_dist),
         "TUTOR_RATE_LIMITS": json.dumps(RATE_LIMITS),
         "TUTOR_SSE_HEARTBEAT_S": "2",
+        # Shared databases hold sessions other tests backdated: only the idle-session test ends them.
+        "TUTOR_SESSION_IDLE_CLOSE_S": "0",
         "TUTOR_DRAIN_GRACE_S": "2",
         "TUTOR_LOG_LEVEL": "INFO",
     }

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.integration
 
 def test_migrate_up_then_status(fresh_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "status", "--dsn", fresh_dsn]) == 0
-    assert "0 applied, 5 pending, 0 changed" in capsys.readouterr().out
+    assert "0 applied, 6 pending, 0 changed" in capsys.readouterr().out
 
     assert main(["migrate", "up", "--dsn", fresh_dsn]) == 0
-    assert "applied 5 migration(s): 0001, 0002, 0003, 0004, 0005" in capsys.readouterr().out
+    assert "applied 6 migration(s): 0001, 0002, 0003, 0004, 0005, 0006" in capsys.readouterr().out
 
     assert main(["migrate", "up", "--dsn", fresh_dsn]) == 0
     assert "nothing applied" in capsys.readouterr().out
@@ -25,7 +25,7 @@ def test_migrate_up_then_status(fresh_dsn: str, capsys: pytest.CaptureFixture[st
     assert main(["migrate", "status", "--dsn", fresh_dsn]) == 0
     out = capsys.readouterr().out
     assert "0001_schema_v1" in out and "applied" in out
-    assert "5 applied, 0 pending, 0 changed" in out
+    assert "6 applied, 0 pending, 0 changed" in out
 
 
 def test_dsn_comes_from_tutor_database_url(
@@ -33,7 +33,7 @@ def test_dsn_comes_from_tutor_database_url(
 ) -> None:
     monkeypatch.setenv("TUTOR_DATABASE_URL", fresh_dsn)
     assert main(["migrate", "up"]) == 0
-    assert "applied 5" in capsys.readouterr().out
+    assert "applied 6" in capsys.readouterr().out
 
 
 def test_changed_checksum_exits_1_with_the_file_named(
@@ -94,4 +94,4 @@ def test_python_dash_m_entry_point(fresh_dsn: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "5 pending" in result.stdout
+    assert "6 pending" in result.stdout

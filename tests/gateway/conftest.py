@@ -62,6 +62,8 @@ def gateway_env(
         "TUTOR_RATE_LIMITS": json.dumps(GENEROUS_LIMITS),
         "TUTOR_AUDIT_MAX_RETRIES": "100",
         "TUTOR_SSE_HEARTBEAT_S": "1",
+        # Shared databases hold sessions other tests backdated: only the idle-session test ends them.
+        "TUTOR_SESSION_IDLE_CLOSE_S": "0",
         "TUTOR_LOG_LEVEL": "INFO",
         "TUTOR_DRAIN_GRACE_S": "5",
     }

@@ -239,6 +239,26 @@ async def close_session(
     return Session.from_record(row)
 
 
+async def idle_sessions(db: Executor, *, idle_s: float, limit: int = 200) -> list[tuple[UUID, datetime]]:
+    """Open sessions without a start or a transcript turn in the last ``idle_s`` seconds, oldest
+    first, each with its last activity (when it should be recorded as ended)."""
+    rows = await db.fetch(
+        """SELECT id, last_activity FROM (
+               SELECT s.id, greatest(s.started_at, (
+                   SELECT max(t.created_at) FROM public.transcript_turns t WHERE t.session_id = s.id
+               )) AS last_activity
+               FROM public.learning_sessions s
+               WHERE s.ended_at IS NULL AND s.started_at < now() - make_interval(secs => $1)
+           ) open
+           WHERE last_activity < now() - make_interval(secs => $1)
+           ORDER BY last_activity
+           LIMIT $2""",
+        float(idle_s),
+        limit,
+    )
+    return [(r["id"], r["last_activity"]) for r in rows]
+
+
 # ---------------------------------------------------------------------------------------------
 # Transcript
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from tutorplane.gateway.services.cancellation import CancelRegistry
 from tutorplane.gateway.services.drain import DrainState
 from tutorplane.gateway.services.escalation_feed import EscalationFeed
 from tutorplane.gateway.services.escalation_service import submit_system_escalation
+from tutorplane.gateway.services.idle_sessions import IdleSessionCloser
 from tutorplane.gateway.services.livekit_tokens import LiveKitMinter
 from tutorplane.gateway.services.rate_limit import RateLimiter
 from tutorplane.gateway.services.readiness import Readiness
@@ -227,6 +228,10 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
             closers=closers,
         )
         state_ref["state"] = state
+        if settings.session_idle_close_s:
+            closer = IdleSessionCloser(state)
+            closer.start()
+            closers.append(closer.aclose)
         return state
     except BaseException:
         await _close_all(closers)

@@ -194,6 +194,12 @@ class GatewaySettings(
         description="After SIGTERM, open streams get this long to finish (the operator sets it).",
     )
     sse_heartbeat_s: float = Field(default=15.0, gt=0, description="Comment line interval on SSE streams.")
+    session_idle_close_s: int = Field(
+        default=1800,
+        ge=0,
+        description="End sessions with no page open and no turn this long (0: never end them).",
+    )
+    session_idle_check_s: float = Field(default=60.0, gt=0, description="Interval of the idle-session sweep.")
     guardrail_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("TUTOR_GUARDRAIL_URL"),

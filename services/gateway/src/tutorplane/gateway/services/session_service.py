@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -203,11 +204,15 @@ async def fresh_realtime_key(state: GatewayState, info: SessionInfo) -> Realtime
     return await _mint_realtime(state)
 
 
-async def close_session(state: GatewayState, info: SessionInfo, report: dict[str, Any] | None) -> Session:
+async def close_session(
+    state: GatewayState, info: SessionInfo, report: dict[str, Any] | None, *, ended_at: datetime | None = None
+) -> Session:
     # The server-built report reads the audit tables: write what this replica still holds first.
     await state.audit.flush(timeout=3.0)
     try:
-        session = await repository.close_session(state.pool, uuid.UUID(info.id), report=report)
+        session = await repository.close_session(
+            state.pool, uuid.UUID(info.id), report=report, ended_at=ended_at
+        )
     except DB_ERRORS as exc:
         raise database_unavailable() from exc
     await state.sessions.mark_ended(info)

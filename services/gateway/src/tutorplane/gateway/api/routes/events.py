@@ -15,6 +15,7 @@ from tutorplane.gateway.core.metrics import ACTIVE_STREAMS, BROWSER_EVENTS
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services.access import session_for_participant
 from tutorplane.gateway.services.browser_events import record_browser_event
+from tutorplane.gateway.services.idle_sessions import mark_present
 from tutorplane.gateway.services.sse import (
     CLOSING,
     HEARTBEAT,
@@ -35,6 +36,7 @@ async def _student_stream(state: GatewayState, session_id: str) -> AsyncIterator
     ACTIVE_STREAMS.labels(kind="student_events").inc()
     try:
         async with state.session_events.listen(session_id) as queue:
+            await mark_present(state, session_id)
             yield sse_retry(2000)
             yield sse_event("ready", {"session_id": session_id})
             while True:
@@ -45,6 +47,7 @@ async def _student_stream(state: GatewayState, session_id: str) -> AsyncIterator
                     yield sse_event("reconnect", {"reason": "server restarting; reconnect to resume"})
                     return
                 if item is HEARTBEAT:
+                    await mark_present(state, session_id)
                     yield sse_comment()
                     continue
                 yield sse_event(str(item.get("event", "message")), item.get("data", {}))
