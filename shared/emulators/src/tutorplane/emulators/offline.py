@@ -8,7 +8,9 @@ students aged 8–16, and say plainly that they come from the offline practice t
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -228,7 +230,7 @@ _OPERATORS = {
 }
 _OPERATOR = r"(multiplied by|divided by|take away|plus|minus|times|over|[-+*/x×÷])"
 _EXPRESSION = re.compile(rf"\b{_NUMBER}\s*{_OPERATOR}\s*{_NUMBER}\b", re.IGNORECASE)
-# "3/4 plus 1/8": fractions as operands (tried first; "6/3" alone is still a division).
+# What the tutor solves: operands may be fractions ("3/4 plus 1/8"); "6/3" alone is a division.
 _OPERAND = r"(\d+/\d+|\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
 _FRACTION_EXPRESSION = re.compile(rf"\b{_OPERAND}\s*{_OPERATOR}\s*{_OPERAND}\b", re.IGNORECASE)
 
@@ -415,28 +417,6 @@ def _format_fraction(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def _solve_fractions(question: str) -> tuple[str, str, str, str] | None:
-    match = _FRACTION_EXPRESSION.search(question)
-    if match is None or "/" not in match.group(1) + match.group(3):
-        return None
-    op = _OPERATORS.get(match.group(2).lower())
-    try:
-        a, b = (Fraction(t) if "/" in t else Fraction(_number(t)) for t in (match.group(1), match.group(3)))
-    except ZeroDivisionError:
-        return None
-    if op == "+":
-        result, word = a + b, "plus"
-    elif op == "-":
-        result, word = a - b, "minus"
-    elif op == "*":
-        result, word = a * b, "times"
-    elif op == "/" and b != 0:
-        result, word = a / b, "divided by"
-    else:
-        return None
-    return _format_fraction(a), word, _format_fraction(b), _format_fraction(result)
-
-
 _PERCENT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -457,31 +437,35 @@ def divides_by_zero(question: str) -> str | None:
     return _format_number(_number(match.group(1)))
 
 
+_APPLY: dict[str, tuple[Callable[[Fraction, Fraction], Fraction], str]] = {
+    "+": (operator.add, "plus"),
+    "-": (operator.sub, "minus"),
+    "*": (operator.mul, "times"),
+    "/": (operator.truediv, "divided by"),
+}
+
+
 def solve_arithmetic(question: str) -> tuple[str, str, str, str] | None:
-    """(a, operator word, b, result) for a simple 'A op B' question, or None. Fractions stay
-    fractions: '3/4 plus 1/8' is 7/8, not '3 divided by 4'."""
-    with_fractions = _solve_fractions(question)
-    if with_fractions is not None:
-        return with_fractions
-    match = _EXPRESSION.search(question)
+    """(a, operator word, b, result) for a simple 'A op B' question, or None. Exact arithmetic;
+    fractions stay fractions: '3/4 plus 1/8' is 7/8, not '3 divided by 4'."""
+    match = _FRACTION_EXPRESSION.search(question)
     if match is None:
         return None
-    raw_a, raw_op, raw_b = match.group(1), match.group(2).lower(), match.group(3)
-    op = _OPERATORS.get(raw_op)
-    if op is None:
+    op = _OPERATORS.get(match.group(2).lower())
+    tokens = (match.group(1), match.group(3))
+    try:
+        a, b = (Fraction(t) if "/" in t else Fraction(str(_number(t))) for t in tokens)
+    except ZeroDivisionError:
         return None
-    a, b = _number(raw_a), _number(raw_b)
-    if op == "+":
-        result, word = a + b, "plus"
-    elif op == "-":
-        result, word = a - b, "minus"
-    elif op == "*":
-        result, word = a * b, "times"
-    else:
-        if b == 0:
-            return None
-        result, word = a / b, "divided by"
-    return _format_number(a), word, _format_number(b), _format_number(result)
+    if op is None or (op == "/" and b == 0):
+        return None
+    apply, word = _APPLY[op]
+    fractions = any("/" in t for t in tokens)
+
+    def show(value: Fraction) -> str:
+        return _format_fraction(value) if fractions else _format_number(float(value))
+
+    return show(a), word, show(b), show(apply(a, b))
 
 
 _FRACTION_TIPS = {
