@@ -79,7 +79,10 @@ async def test_stream_fails_closed_when_the_emulator_fails(
 ) -> None:
     emulator.script.fail("moderations", **failure)
     checker = LocalChecker(OpenAIModeration(client=sdk, timeout_s=0.3), moderation_timeout_s=0.6)
-    stream = GuardedStream(scripted_deltas(["The first sentence is here. The second one is fine."]), checker)
+    # The second sentence completes after the first one's check is out: the scripted failure is the
+    # first request's (sent together, either could reach the emulator first and take it).
+    parts = ["The first sentence is here. ", "The second", " one is fine."]
+    stream = GuardedStream(scripted_deltas(parts, delay_s=0.15), checker)
     async with stream:
         released = [s async for s in stream]
     first, second = released
