@@ -58,9 +58,11 @@ describe("flow reducer", () => {
   it("counts the sentences the guardrail silenced as repeats of a safe line", () => {
     const block = { type: "guardrail", data: { direction: "output", action: "block", category: null, score: 0, fail_closed: true } } as TutorEvent;
     const blocked = run([turn, routing, block, sentence(0), block, block]);
-    expect(blocked.steps.find((s) => s.id === "guardrail")?.detail).toBe("1 sentence checked · 3 blocked");
+    expect(blocked.steps.find((s) => s.id === "guardrail")?.detail).toBe(
+      "1 sentence checked · 3 blocked · all failed closed (guardrail unavailable)",
+    );
     const finished = flowReducer(blocked, { ...done(300), data: { ...(done(300).data as object), sentences: 1, checked: 3 } } as TutorEvent);
-    expect(finished.steps.find((s) => s.id === "guardrail")?.detail).toBe("3 sentences checked · 3 blocked");
+    expect(finished.steps.find((s) => s.id === "guardrail")?.detail).toMatch(/^3 sentences checked · 3 blocked · all failed closed/);
   });
 
   it("counts rewritten output sentences and follows version A's agent state steps", () => {

@@ -27,7 +27,8 @@ export interface FlowState {
   outcome: "running" | "completed" | "cancelled" | "error" | null;
   latencies: StageLatencies | null;
   /** Sentences released after the check, and the checks that changed or stopped something. */
-  guard: { sentences: number; rewritten: number; blocked: number };
+  /** failClosed: blocked because the guardrail could not answer (not because the text was unsafe). */
+  guard: { sentences: number; rewritten: number; blocked: number; failClosed: number };
   escalated: boolean;
   handoff: string | null;
 }
@@ -58,7 +59,7 @@ export function initialFlow(variant: Variant): FlowState {
     turnIndex: null,
     outcome: null,
     latencies: null,
-    guard: { sentences: 0, rewritten: 0, blocked: 0 },
+    guard: { sentences: 0, rewritten: 0, blocked: 0, failClosed: 0 },
     escalated: false,
     handoff: null,
   };
@@ -129,6 +130,7 @@ export function flowReducer(state: FlowState, event: TutorEvent): FlowState {
         sentences: state.guard.sentences,
         rewritten: state.guard.rewritten + (d.action === "rewrite" ? 1 : 0),
         blocked: state.guard.blocked + (d.action === "block" || d.action === "escalate" ? 1 : 0),
+        failClosed: state.guard.failClosed + (d.fail_closed ? 1 : 0),
       };
       const next = advanceTo({ ...state, guard }, "guardrail");
       return patch(next, "guardrail", { detail: guardDetail(guard) });
@@ -174,6 +176,7 @@ function guardDetail(g: FlowState["guard"]): string {
   const parts = [`${g.sentences} ${g.sentences === 1 ? "sentence" : "sentences"} checked`];
   if (g.rewritten) parts.push(`${g.rewritten} rewritten`);
   if (g.blocked) parts.push(`${g.blocked} blocked`);
+  if (g.failClosed) parts.push(`${g.failClosed === g.blocked ? "all" : g.failClosed} failed closed (guardrail unavailable)`);
   if (!g.rewritten && !g.blocked && g.sentences) parts.push("nothing flagged");
   return parts.join(" · ");
 }
