@@ -281,8 +281,13 @@ def test_alerts_cover_latency_errors_guardrail_blocks_and_saturation() -> None:
         "TutorplaneSessionErrorRateHigh",
         "TutorplaneGuardrailBlockRateHigh",
         "TutorplaneAgentPoolSaturated",
+        "TutorplaneGuardrailUnavailable",
         "TutorplaneOperatorDown",
     } <= set(alerts)
+    unavailable = alerts["TutorplaneGuardrailUnavailable"]
+    assert "tutorplane_guardrail_client_errors_total" in unavailable["expr"]
+    assert " or " in unavailable["expr"]  # still a ratio when no check has succeeded since a restart
+    assert unavailable["labels"]["severity"] == "critical"
     assert "tutorplane_turn_latency_seconds_bucket" in alerts["TutorplaneTurnLatencyHigh"]["expr"]
     assert (
         'tutorplane_guardrail_decisions_total{action="block"}'
