@@ -36,6 +36,12 @@ CLIENT_ERRORS = counter(
     "tutorplane_guardrail_client_errors_total", "Guardrail service calls that failed closed/open.", ["reason"]
 )
 
+# Present at 0 from the start: "no failures" must read as a rate of 0, not as "no data" (the
+# chart's guardrail-unavailable alert divides failures by all checks).
+for _known in ("timeout", "unreachable", "transport", "bad_response", "circuit_open"):
+    CLIENT_ERRORS.labels(_known)
+CLIENT_SECONDS.labels("ok")
+
 CHECK_PATH = "/v1/check"
 
 
