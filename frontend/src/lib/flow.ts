@@ -26,8 +26,8 @@ export interface FlowState {
   turnIndex: number | null;
   outcome: "running" | "completed" | "cancelled" | "error" | null;
   latencies: StageLatencies | null;
-  /** Sentences released after the check, and the checks that changed or stopped something. */
-  /** failClosed: blocked because the guardrail could not answer (not because the text was unsafe). */
+  /** Sentences released after the check, and the checks that changed or stopped something;
+   * failClosed: blocked because the guardrail could not answer (not because the text was unsafe). */
   guard: { sentences: number; rewritten: number; blocked: number; failClosed: number };
   escalated: boolean;
   handoff: string | null;
@@ -158,10 +158,12 @@ export function flowReducer(state: FlowState, event: TutorEvent): FlowState {
     }
     case "done": {
       // Sentences silenced as a repeat of the safe line before them are checked but not shown.
-      const checked = event.data.checked;
-      if (checked === undefined || checked <= state.guard.sentences) return finish(state, event.data.outcome, event.data.latency_ms);
-      const guard = { ...state.guard, sentences: checked };
-      return finish(patch({ ...state, guard }, "guardrail", { detail: guardDetail(guard) }), event.data.outcome, event.data.latency_ms);
+      let next = state;
+      if ((event.data.checked ?? 0) > state.guard.sentences) {
+        const guard = { ...state.guard, sentences: event.data.checked ?? 0 };
+        next = patch({ ...state, guard }, "guardrail", { detail: guardDetail(guard) });
+      }
+      return finish(next, event.data.outcome, event.data.latency_ms);
     }
     case "error":
       return { ...state, outcome: "error" };
