@@ -23,6 +23,7 @@ from tutorplane.db import repository
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services import session_service
 from tutorplane.gateway.services.access import DB_ERRORS
+from tutorplane.gateway.services.session_directory import SessionUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def close_idle_sessions(state: GatewayState) -> int:
             if info is None or info.ended:
                 continue
             await session_service.close_session(state, info, None, ended_at=last_activity)
-        except HTTPException:  # the database went away mid-sweep: the next sweep retries
+        except (HTTPException, SessionUnavailableError):  # storage went away: the next sweep retries
             return closed
         closed += 1
         IDLE_CLOSED.inc()
@@ -87,6 +88,8 @@ class IdleSessionCloser:
                 await close_idle_sessions(self._state)
             except (*DB_ERRORS, RedisError, OSError) as exc:
                 log.warning("idle-session sweep failed; retrying next time", extra={"error": repr(exc)})
+            except Exception:  # never let one bad sweep end the loop for the process's lifetime
+                log.exception("idle-session sweep failed unexpectedly; retrying next time")
 
     async def aclose(self) -> None:
         if self._task is not None:
