@@ -16,6 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
+from tutorplane.common.asgi import BodyLimitMiddleware
 from tutorplane.common.logging import request_id_var
 from tutorplane.common.telemetry import fastapi_telemetry
 from tutorplane.gateway.api.routes import (
@@ -33,7 +34,6 @@ from tutorplane.gateway.api.spa import mount_spa
 from tutorplane.gateway.core.build import build_state, close_state, connect_urls
 from tutorplane.gateway.core.config import GatewaySettings
 from tutorplane.gateway.core.metrics import bind_deployment
-from tutorplane.gateway.middleware.body_limit import BodyLimitMiddleware
 from tutorplane.gateway.middleware.client_ip import ClientIPMiddleware
 from tutorplane.gateway.middleware.observe import ObserveMiddleware
 from tutorplane.gateway.middleware.probes import ProbeMiddleware

@@ -14,19 +14,21 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from tutorplane.common.asgi import BodyLimitMiddleware, too_large_message
 from tutorplane.common.telemetry import fastapi_telemetry, setup_tracing
 from tutorplane.guardrail.checker import LocalChecker
 from tutorplane.guardrail.coalescing import CoalescingModeration
 from tutorplane.guardrail.moderation import ModerationClient
 from tutorplane.guardrail.openai_moderation import OpenAIModeration
 from tutorplane.guardrail.rewrite import OpenAIRewriter, Rewriter
-from tutorplane.guardrail_service.body_limit import BodyLimitMiddleware, too_large_message
 from tutorplane.guardrail_service.metrics import REJECTED
 from tutorplane.guardrail_service.routes import check, health
 from tutorplane.guardrail_service.settings import GuardrailServiceSettings
 from tutorplane.guardrail_service.state import ServiceState
 
 log = logging.getLogger(__name__)
+
+TOO_LARGE_ADVICE = "send fewer or shorter texts per request"
 
 
 def create_app(
@@ -99,7 +101,13 @@ def create_app(
         telemetry=fastapi_telemetry(tracer_provider),
     )
     app.state.guardrail = state
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        advice=TOO_LARGE_ADVICE,
+        error_body=_error_body,
+        on_refused=REJECTED.labels("too_large").inc,
+    )
     app.include_router(check.router)
     app.include_router(health.router)
 
@@ -123,7 +131,7 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413:
             REJECTED.labels("too_large").inc()
-            message = too_large_message(settings.max_body_bytes)
+            message = too_large_message(settings.max_body_bytes, TOO_LARGE_ADVICE)
             return JSONResponse({"error": "request_too_large", "message": message}, status_code=413)
         return JSONResponse(
             {"error": _error_name(exc.status_code), "message": str(exc.detail)},
@@ -132,6 +140,10 @@ def create_app(
         )
 
     return app
+
+
+def _error_body(status: int, error: str, message: str) -> dict[str, Any]:
+    return {"error": error, "message": message}
 
 
 def _describe(error: dict[str, Any]) -> str:
