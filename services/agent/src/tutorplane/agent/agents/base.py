@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from livekit.agents import Agent, RunContext, function_tool, llm
 from tutorplane.agent.guarded_agent import TutorAgent, tool_call_chunk
 from tutorplane.agent.handoff import ORCHESTRATOR, TRANSITION_LINES, record_handoff
 from tutorplane.agent.services import SessionServices
 from tutorplane.agent.transcript import is_injected
-from tutorplane.routing.prompts import NEEDS_TEACHER_LINE
+from tutorplane.routing.prompts import NEEDS_TEACHER_LINE, render
 from tutorplane.routing.types import TEACHING_SUBJECTS, RoutingDecision, Subject, Turn
 
 log = logging.getLogger(__name__)
@@ -96,9 +96,26 @@ class SpecialistAgent(TutorAgent):
     """Math, history and the English fallback: teach one subject; hand back or escalate otherwise."""
 
     step: ClassVar[str] = "specialist"
+    # What a subclass declares: its system prompt (rendered for the students' ages) and the voice
+    # it speaks in (a key of the TTS voices; its LLM is looked up by ``key``).
+    system_prompt: ClassVar[str]
+    voice: ClassVar[str]
 
-    def __init__(self, services: SessionServices, **kwargs: Any) -> None:
-        super().__init__(services, **kwargs)
+    def __init__(
+        self,
+        services: SessionServices,
+        *,
+        chat_ctx: llm.ChatContext | None = None,
+        pending_question: str | None = None,
+    ) -> None:
+        super().__init__(
+            services,
+            instructions=render(self.system_prompt, services.settings.student_age_range),
+            llm_model=services.llm_for(self.key),
+            tts=services.tts_for(self.voice),
+            chat_ctx=chat_ctx,
+            pending_question=pending_question,
+        )
         self._code_decided: dict[str, RoutingDecision] = {}
 
     async def decide_in_code(

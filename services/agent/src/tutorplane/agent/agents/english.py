@@ -32,7 +32,7 @@ from tutorplane.agent.metadata import DispatchKind, continuation, truncate_quest
 from tutorplane.agent.services import SessionServices
 from tutorplane.agent.speech_guard import ALLOW, SentenceDecision
 from tutorplane.agent.state import Speaker
-from tutorplane.routing.prompts import ENGLISH_SYSTEM, render
+from tutorplane.routing.prompts import ENGLISH_SYSTEM
 from tutorplane.routing.specialists import EnglishRealtimeConfig, HandBack, HandBackReason
 
 log = logging.getLogger(__name__)
@@ -53,22 +53,8 @@ class EnglishFallbackAgent(SpecialistAgent):
     key: ClassVar[str] = "english_fallback"
     speaker: ClassVar[Speaker] = Speaker.english
     subject: ClassVar[str | None] = "english"
-
-    def __init__(
-        self,
-        services: SessionServices,
-        *,
-        chat_ctx: llm.ChatContext | None = None,
-        pending_question: str | None = None,
-    ) -> None:
-        super().__init__(
-            services,
-            instructions=render(ENGLISH_SYSTEM, services.settings.student_age_range),
-            llm_model=services.llm_for("english_fallback"),
-            tts=services.tts_for("english"),
-            chat_ctx=chat_ctx,
-            pending_question=pending_question,
-        )
+    system_prompt: ClassVar[str] = ENGLISH_SYSTEM
+    voice: ClassVar[str] = "english"
 
 
 class EnglishRealtimeAgent(TutorAgent):
