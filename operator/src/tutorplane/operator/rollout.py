@@ -101,6 +101,22 @@ def pause_of(rollout: Rollout, state: RolloutState) -> int:
     return rollout.steps[-1].pause_seconds if rollout.steps else 0
 
 
+def _settled(state: RolloutState, target: Weights, now: float, message: str = "") -> RolloutState:
+    """At ``target`` at once, without steps or analysis."""
+    return replace(
+        state,
+        phase=Phase.completed,
+        current=dict(target),
+        stable=dict(target),
+        target=dict(target),
+        plan=[dict(target)],
+        step=0,
+        step_started_at=now,
+        failed_target=None,
+        message=message,
+    )
+
+
 def sync_target(state: RolloutState, target: Weights, rollout: Rollout | None, now: float) -> RolloutState:
     """React to the spec's target weights (called on every reconcile; idempotent)."""
     if not state.current:
@@ -109,34 +125,12 @@ def sync_target(state: RolloutState, target: Weights, rollout: Rollout | None, n
     if target == state.target:
         return state
     if rollout is None or not rollout.steps:
-        return replace(
-            state,
-            phase=Phase.completed,
-            current=dict(target),
-            stable=dict(target),
-            target=dict(target),
-            plan=[dict(target)],
-            step=0,
-            step_started_at=now,
-            failed_target=None,
-            message="",
-        )
+        return _settled(state, target, now)
     if state.phase == Phase.rolled_back and target == state.failed_target:
         return state
     cand = rollout.candidate
     if target.get(cand, 0) <= state.current.get(cand, 0):
-        return replace(
-            state,
-            phase=Phase.completed,
-            current=dict(target),
-            stable=dict(target),
-            target=dict(target),
-            plan=[dict(target)],
-            step=0,
-            step_started_at=now,
-            failed_target=None,
-            message=f"moved {cand} down to {target.get(cand, 0)}% without analysis",
-        )
+        return _settled(state, target, now, f"moved {cand} down to {target.get(cand, 0)}% without analysis")
     stable = dict(state.current) if state.phase != Phase.progressing else dict(state.stable)
     plan = plan_steps(rollout, stable, target)
     return RolloutState(
