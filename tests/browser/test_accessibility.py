@@ -61,6 +61,9 @@ def test_sign_in_and_status_pages(audited: Any) -> None:
     page.goto("/")
     expect(page.get_by_test_id("login-alex")).to_be_visible()
     assert (found := violations(page)) == [], report(found)
+    page.goto("/no-such-page")
+    page.wait_for_load_state("networkidle")
+    assert (found := violations(page)) == [], report(found)
     page.goto("/status")
     expect(page.get_by_role("heading").first).to_be_visible()
     page.wait_for_load_state("networkidle")
@@ -86,6 +89,15 @@ def test_student_during_and_after_a_lesson(audited: Any) -> None:
     assert (found := violations(page)) == [], report(found)
 
 
+def test_version_a_unavailable_notice(audited: Any) -> None:
+    page = audited.new_page()
+    page.goto("/signin?next=/student%3Fvariant%3DA")
+    page.get_by_test_id("login-alex").click()
+    page.get_by_test_id("start-session").click()
+    expect(page.get_by_test_id("variant-unavailable")).to_be_visible()
+    assert (found := violations(page)) == [], report(found)
+
+
 def test_teacher_console_with_an_escalation_open(audited: Any, stack: Stack) -> None:
     reason = f"Stuck on commas ({uuid.uuid4().hex[:6]})"
     sam = stack.client("sam")
@@ -98,6 +110,11 @@ def test_teacher_console_with_an_escalation_open(audited: Any, stack: Stack) -> 
     item = page.get_by_test_id("escalation-item").filter(has_text=reason)
     expect(item).to_have_count(1)
     assert (found := violations(page)) == [], report(found)
-    item.click()
-    page.wait_for_load_state("networkidle")
+    item.get_by_test_id("open-transcript").click()
+    expect(page.get_by_test_id("session-detail")).to_contain_text("Sam's conversation")
+    page.get_by_test_id("hint-input").fill("Read the sentence aloud and pause where you breathe.")
+    page.get_by_test_id("send-hint").click()
+    expect(page.get_by_test_id("hint-sent")).to_be_visible()
+    item.get_by_test_id("acknowledge").click()
+    expect(item).to_have_attribute("data-status", "acknowledged")
     assert (found := violations(page)) == [], report(found)
