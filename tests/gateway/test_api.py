@@ -99,6 +99,7 @@ def test_probes_metrics_and_security_headers(client_for: Client) -> None:
         "ready": True,
         "draining": False,
         "checks": {"database": "ok", "redis": "ok", "guardrail": "ok"},
+        "degraded": [],
     }
     response = client.get("/api/config")
     for header, value in {

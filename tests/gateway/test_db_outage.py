@@ -57,8 +57,15 @@ def test_turns_survive_a_database_outage_and_no_audit_row_is_lost(
 
     proxy.cut()
     try:
+        # Still ready (every replica shares the database; taking them all out would stop the turns
+        # below), with the outage reported.
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
+        assert ready.status_code == 200 and ready.json()["degraded"] == ["database"]
+        assert ready.json()["checks"]["database"] != "ok"
+        assert (
+            metric(client.get("/metrics").text, 'tutorplane_gateway_dependency_up{dependency="database"}')
+            == 0
+        )
         emulator.script.moderation("groups of three", {"violence/graphic": 0.9})  # one audited block
         emulator.script.messages("Three times three is nine. You can count three groups of three.")
         events = client.turn(session, "What is 3 times 3?")
@@ -103,7 +110,7 @@ def test_turns_survive_a_database_outage_and_no_audit_row_is_lost(
     assert metric(metrics, "tutorplane_audit_dropped_total") == 0
     assert metric(metrics, "tutorplane_audit_retries_total") > 0
     deadline = time.monotonic() + 15
-    while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+    while client.get("/readyz").json()["degraded"] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert client.get("/readyz").status_code == 200
+    assert client.get("/readyz").json()["degraded"] == []
     client.close()

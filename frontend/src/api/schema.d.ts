@@ -462,7 +462,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: PostgreSQL, Redis and the guardrail answer; false while draining */
+        /**
+         * Readiness: false while starting or draining; dependencies are checked and reported
+         * @description PostgreSQL, Redis and the guardrail service are checked on every probe. A failing one is listed in `degraded` and the replica stays ready (every replica shares it, and the gateway serves through the outage) unless `TUTOR_READINESS_REQUIRES` names it.
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -768,10 +771,18 @@ export interface components {
         };
         /** ReadyOut */
         ReadyOut: {
-            /** Checks */
+            /**
+             * Checks
+             * @description Each dependency: `ok`, or what failed.
+             */
             checks: {
                 [key: string]: string;
             };
+            /**
+             * Degraded
+             * @description Failing dependencies this replica serves without (degraded, still ready).
+             */
+            degraded: string[];
             /** Draining */
             draining: boolean;
             /** Ready */
@@ -2928,7 +2939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyOut"];
                 };
             };
-            /** @description A dependency is down or the replica is draining. */
+            /** @description Starting, draining, or a dependency named in TUTOR_READINESS_REQUIRES is down. */
             503: {
                 headers: {
                     [name: string]: unknown;

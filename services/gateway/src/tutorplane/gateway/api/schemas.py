@@ -390,4 +390,7 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     ready: bool
     draining: bool
-    checks: dict[str, str]
+    checks: dict[str, str] = Field(description="Each dependency: `ok`, or what failed.")
+    degraded: list[str] = Field(
+        description="Failing dependencies this replica serves without (degraded, still ready)."
+    )

@@ -197,8 +197,10 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
 
         readiness = Readiness(
             {"database": check_db, "redis": check_redis, "guardrail": check_guardrail},
+            required=settings.readiness_requires,
             cache_s=settings.readiness_cache_s,
         )
+        await readiness.results()  # the dependency gauges exist from the start
         state = GatewayState(
             settings=settings,
             jwt_secret=jwt_secret,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -215,6 +215,13 @@ class GatewaySettings(
         description="Tell the UI it talks to the local emulators (derived from the base URLs when unset).",
     )
     readiness_cache_s: float = Field(default=2.0, ge=0, description="Readiness probe results are cached.")
+    readiness_requires: list[Literal["database", "redis", "guardrail"]] = Field(
+        default_factory=list,
+        description=(
+            "Dependencies whose failure makes a replica unready (JSON list). By default none: all "
+            "replicas share them and the gateway serves degraded through each outage."
+        ),
+    )
     access_log: bool = Field(default=False, description="uvicorn access log (JSON logs carry requests).")
 
     # Reporting --------------------------------------------------------------------------------

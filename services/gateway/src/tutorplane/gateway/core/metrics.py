@@ -46,6 +46,11 @@ ACTIVE_STREAMS = gauge(
     "Open streaming responses (turns, student events, teacher feeds).",
     ["kind"],
 )
+DEPENDENCY_UP = gauge(
+    "tutorplane_gateway_dependency_up",
+    "1 when the last readiness check reached the dependency (database, redis, guardrail), else 0.",
+    ["dependency"],
+)
 RATE_LIMIT_REJECTIONS = counter(
     "tutorplane_gateway_rate_limit_rejections_total",
     "Requests refused with 429 by route group.",

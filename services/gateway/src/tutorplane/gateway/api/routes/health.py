@@ -20,19 +20,28 @@ async def healthz() -> Response:
 @router.get(
     "/readyz",
     response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "A dependency is down or the replica is draining."}},
-    summary="Readiness: PostgreSQL, Redis and the guardrail answer; false while draining",
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "Starting, draining, or a dependency named in TUTOR_READINESS_REQUIRES is down.",
+        }
+    },
+    summary="Readiness: false while starting or draining; dependencies are checked and reported",
+    description=(
+        "PostgreSQL, Redis and the guardrail service are checked on every probe. A failing one is listed "
+        "in `degraded` and the replica stays ready (every replica shares it, and the gateway serves "
+        "through the outage) unless `TUTOR_READINESS_REQUIRES` names it."
+    ),
 )
 async def readyz(request: Request) -> JSONResponse:
     state = getattr(request.app.state, "gw", None)
     if state is None:
-        body = ReadyOut(ready=False, draining=False, checks={"startup": "starting"})
+        body = ReadyOut(ready=False, draining=False, checks={"startup": "starting"}, degraded=[])
         return JSONResponse(body.model_dump(), status_code=503)
-    checks = await state.readiness.results()
     draining = state.drain.draining
-    ready = not draining and all(v == "ok" for v in checks.values())
-    body = ReadyOut(ready=ready, draining=draining, checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    report = await state.readiness.report(draining=draining)
+    body = ReadyOut(ready=report.ready, draining=draining, checks=report.checks, degraded=report.degraded)
+    return JSONResponse(body.model_dump(), status_code=200 if report.ready else 503)
 
 
 @router.get(
