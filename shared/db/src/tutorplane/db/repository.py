@@ -301,6 +301,20 @@ async def next_turn_index(db: Executor, session_id: UUID) -> int:
     )
 
 
+async def recent_turns(db: Executor, session_id: UUID, limit: int) -> list[Turn]:
+    """The last ``limit`` student and tutor messages (no system lines), in conversation order."""
+    rows = await db.fetch(
+        """SELECT * FROM (
+               SELECT * FROM public.transcript_turns
+               WHERE session_id = $1 AND role IN ('user', 'assistant')
+               ORDER BY turn_index DESC, id DESC LIMIT $2
+           ) recent ORDER BY turn_index, id""",
+        session_id,
+        limit,
+    )
+    return [Turn.from_record(r) for r in rows]
+
+
 async def session_transcript(db: Executor, session_id: UUID) -> list[Turn]:
     """Turns in conversation order (turn index, then insertion order)."""
     rows = await db.fetch(

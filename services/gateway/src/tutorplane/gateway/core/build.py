@@ -142,6 +142,7 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
             max_chunk_bytes=settings.tts_max_chunk_bytes,
         )
         sessions = SessionDirectory(redis, pool)
+        bus.on_reconnect(sessions.restore_counters)
         defaults = VariantConfig(weights=dict(settings.default_weights))
         variants = VariantConfigSource(settings.variant_config_path, defaults)
 

@@ -9,6 +9,7 @@ student transcription gets the input check. Final texts become transcript turns.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -17,7 +18,7 @@ from redis.exceptions import RedisError
 from tutorplane.gateway.api.schemas import TranscriptDeltaIn, TranscriptVerdictOut
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services.escalation_service import submit_system_escalation
-from tutorplane.gateway.services.session_directory import SessionInfo
+from tutorplane.gateway.services.session_directory import SessionInfo, SessionUnavailableError
 from tutorplane.guardrail.audit import submit_decision
 from tutorplane.guardrail.decision import CheckContext
 from tutorplane.guardrail.policy import Action, Direction
@@ -25,6 +26,8 @@ from tutorplane.guardrail.policy import Action, Direction
 BOUNDARY = re.compile(r"[.!?…](?=[\s\"')\]]|$)|\n")
 BUFFER_TTL_S = 600
 CANCEL_LINE = "Let's pause that and talk about something else."
+
+log = logging.getLogger(__name__)
 
 
 def _last_boundary(text: str, start: int) -> int:
@@ -119,7 +122,11 @@ async def _store_turn(
 ) -> None:
     try:
         turn_index, _ = await state.sessions.begin_turn(info.id, 0)
-    except (RedisError, OSError):
+    except SessionUnavailableError as exc:
+        log.warning(
+            "realtime transcript turn not stored: neither Redis nor PostgreSQL answered",
+            extra={"session_id": info.id, "speaker": speaker, "error": str(exc)},
+        )
         return
     row: dict[str, Any] = {
         "session_id": uuid.UUID(info.id),

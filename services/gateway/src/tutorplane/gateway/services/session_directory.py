@@ -4,6 +4,11 @@ Session facts are written to Redis at creation (``<prefix>session:<id>``, 24 h) 
 process for a few seconds; the database is the fallback. Turn indexes come from a Redis counter
 per session, so two replicas never hand out the same index; when the counter is missing (Redis
 restarted) it is re-seeded from the highest index stored in PostgreSQL.
+
+While Redis does not answer, a turn takes one past the highest index in PostgreSQL and its
+history from there. The replica remembers the indexes it handed out that way, and raises the
+Redis counter past them as soon as Redis answers again (its reconnect hook, and the next turn of
+that session), so the counter never hands out an index twice.
 """
 
 from __future__ import annotations
@@ -26,6 +31,28 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL_S = 24 * 3600
 HISTORY_KEEP = 20
+
+# INCR the turn counter, but never to less than ARGV[1] (the floor after indexes were handed out
+# from PostgreSQL while Redis was away).
+_INCR_AT_LEAST = """
+local c = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if c < floor then
+  redis.call('SET', KEYS[1], floor, 'KEEPTTL')
+  c = floor
+end
+return c
+"""
+# Raise the counter to ARGV[1] when it is lower (no index is taken).
+_RAISE_TO = """
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[1])
+if c < floor then
+  redis.call('SET', KEYS[1], floor, 'EX', ARGV[2])
+end
+return 1
+"""
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,11 @@ class SessionDirectory:
         self._local_ttl = local_ttl_s
         self._local_max = local_max
         self._local: OrderedDict[str, tuple[float, SessionInfo]] = OrderedDict()
+        # session id -> the counter value the Redis counter must reach (indexes handed out from
+        # PostgreSQL while Redis was away); cleared once Redis has it.
+        self._floors: dict[str, int] = {}
+        self._incr_at_least = redis.register_script(_INCR_AT_LEAST)
+        self._raise_to = redis.register_script(_RAISE_TO)
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
@@ -165,12 +197,24 @@ class SessionDirectory:
             )
 
     async def begin_turn(self, session_id: str, history_turns: int) -> tuple[int, list[Turn]]:
-        """Reserve the next turn index (shared counter) and fetch recent history in one round trip."""
+        """Reserve the next turn index (shared counter) and fetch recent history in one round trip.
+
+        Falls back to PostgreSQL while Redis is away; raises SessionUnavailableError when neither
+        answers."""
         key = self._key(session_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.incr(f"{key}:turns")
-            pipe.lrange(f"{key}:history", -history_turns, -1) if history_turns else pipe.echo(b"")
-            counter, raw_history = await pipe.execute()
+        floor = self._floors.get(session_id, 0)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if floor:
+                    await self._incr_at_least(keys=[f"{key}:turns"], args=[floor + 1], client=pipe)
+                else:
+                    pipe.incr(f"{key}:turns")
+                pipe.lrange(f"{key}:history", -history_turns, -1) if history_turns else pipe.echo(b"")
+                counter, raw_history = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            return await self._begin_turn_from_database(session_id, history_turns, exc)
+        if floor:
+            self._floors.pop(session_id, None)
         history: list[Turn] = []
         for item in raw_history or []:
             try:
@@ -183,6 +227,43 @@ class SessionDirectory:
                 continue
         # The counter starts at 0 on creation, so the first INCR yields 1 -> index 0.
         return int(counter) - 1, history
+
+    async def _begin_turn_from_database(
+        self, session_id: str, history_turns: int, cause: Exception
+    ) -> tuple[int, list[Turn]]:
+        log.warning(
+            "turn index from PostgreSQL: redis unavailable",
+            extra={"session_id": session_id, "error": str(cause)},
+        )
+        sid = uuid.UUID(session_id)
+        try:
+            index = await repository.next_turn_index(self._pool, sid)
+            rows = await repository.recent_turns(self._pool, sid, history_turns) if history_turns else []
+        except _DB_ERRORS as exc:
+            raise SessionUnavailableError(f"redis: {cause}; postgresql: {exc}") from exc
+        # Rows of a turn handed out a moment ago may not be written yet: never repeat one.
+        index = max(index, self._floors.get(session_id, 0))
+        self._floors[session_id] = index + 1
+        history = [
+            Turn(
+                role="user" if row.role == "user" else "assistant",
+                text=row.content,
+                subject=Subject(row.subject) if row.subject else None,
+            )
+            for row in rows
+        ]
+        return index, history
+
+    async def restore_counters(self) -> None:
+        """Raise the Redis turn counters past the indexes handed out while Redis was away (the bus's
+        reconnect hook calls this as soon as Redis answers again)."""
+        for session_id, floor in list(self._floors.items()):
+            try:
+                await self._raise_to(keys=[f"{self._key(session_id)}:turns"], args=[floor, SESSION_TTL_S])
+            except (RedisError, OSError):
+                return
+            if self._floors.get(session_id) == floor:
+                del self._floors[session_id]
 
     async def remember_turns(self, session_id: str, turns: list[dict[str, Any]]) -> None:
         key = f"{self._key(session_id)}:history"

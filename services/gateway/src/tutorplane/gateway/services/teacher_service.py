@@ -11,7 +11,7 @@ from tutorplane.db import repository
 from tutorplane.gateway.core.identity import Identity
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services.access import DB_ERRORS
-from tutorplane.gateway.services.session_directory import SessionInfo
+from tutorplane.gateway.services.session_directory import SessionInfo, SessionUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ async def deliver_hint(
     """(replicas that delivered it live, stored in the transcript now)."""
     try:
         turn_index, _ = await state.sessions.begin_turn(info.id, 0)
-    except (RedisError, OSError):
+    except SessionUnavailableError:
         turn_index = None
     delivered = 0
     try:
