@@ -499,6 +499,61 @@ def test_unsafe_sentence_is_replaced_before_it_is_spoken(
     assert ("output", "block", "violence/graphic") in {tuple(r) for r in rows}
 
 
+def test_provider_failures_during_a_turn_are_told_to_the_student_and_counted(
+    client_for: Client, people: People, emulator: Any
+) -> None:
+    _, token = people.student()
+    client = client_for(token)
+    session = client.create_session()["session_id"]
+
+    def failed_turns() -> float:
+        text = client.get("/metrics").text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("tutorplane_session_errors_total{") and 'variant="B"' in line
+        )
+
+    before = failed_turns()
+    # The math model is overloaded, retries too: the tutor apologises out loud, and the turn counts
+    # as failed (the error-rate alert and the rollout analysis read it, as for the agent pool).
+    emulator.script.fail("messages", status=529, times=10)
+    try:
+        events = client.turn(session, "What is 7 times 8?")
+    finally:
+        emulator.script.reset()
+    texts = [e.data["text"] for e in events_named(events, "sentence")]
+    assert texts == [
+        "Sorry, I'm having trouble thinking right now.",
+        "Could you ask me that again in a moment?",
+    ]
+    assert events_named(events, "audio") and events[-1].data["outcome"] == "error"
+    assert failed_turns() == before + 1
+
+    # Speech fails: the answer still arrives as text with one notice, and the turn is complete.
+    emulator.script.fail("speech", status=500, times=10)
+    emulator.script.messages("Seven times eight is fifty-six. Count eight groups of seven.")
+    try:
+        events = client.turn(session, "What is 7 times 8?")
+    finally:
+        emulator.script.reset()
+    assert [e.data["text"] for e in events_named(events, "sentence")] == [
+        "Seven times eight is fifty-six.",
+        "Count eight groups of seven.",
+    ]
+    assert [e.data["message"] for e in events_named(events, "error")] == [
+        "Speech is unavailable right now; the answer is shown as text."
+    ]
+    assert not events_named(events, "audio") and events[-1].data["outcome"] == "completed"
+    assert failed_turns() == before + 1
+    speech_errors = [
+        float(line.rsplit(" ", 1)[1])
+        for line in client.get("/metrics").text.splitlines()
+        if line.startswith("tutorplane_gateway_speech_errors_total ")
+    ]
+    assert speech_errors and speech_errors[0] >= 1
+
+
 def test_flagged_student_input_is_not_answered_and_escalates(
     client_for: Client, people: People, emulator: Any, seeded_dsn: str
 ) -> None:

@@ -51,6 +51,10 @@ DEPENDENCY_UP = gauge(
     "1 when the last readiness check reached the dependency (database, redis, guardrail), else 0.",
     ["dependency"],
 )
+SPEECH_ERRORS = counter(
+    "tutorplane_gateway_speech_errors_total",
+    "Turns whose speech synthesis failed (the answer went on as text only).",
+)
 RATE_LIMIT_REJECTIONS = counter(
     "tutorplane_gateway_rate_limit_rejections_total",
     "Requests refused with 429 by route group.",

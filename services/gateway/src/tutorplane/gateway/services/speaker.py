@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 import openai
+from tutorplane.gateway.core.metrics import SPEECH_ERRORS
 from tutorplane.gateway.services.speech import SpeechSynthesizer
 from tutorplane.gateway.services.sse import sse_event
 
@@ -78,6 +79,7 @@ class SentenceSpeaker:
             try:
                 await self._speak(batch)
             except openai.OpenAIError as exc:
+                SPEECH_ERRORS.inc()
                 log.warning("speech synthesis failed; continuing without audio", extra={"error": repr(exc)})
                 self._emit(sse_event("error", {"message": SPEECH_FAILED}))
                 return

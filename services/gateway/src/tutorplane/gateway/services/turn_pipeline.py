@@ -95,6 +95,7 @@ class _TurnState:
     first_sentence_ms: float | None = None
     escalated: bool = False
     outcome: str = "completed"
+    error_reason: str | None = None  # why the model failed, when the student heard the apology
 
     def mark(self, stage: str) -> float:
         ms = (time.perf_counter() - self.started) * 1000.0
@@ -202,6 +203,8 @@ class TurnPipeline:
             e2e = state.latencies.get("first_audio", state.first_sentence_ms)
             span.set_attribute("tutorplane.turn_index", state.turn_index)
             span.set_attribute("tutorplane.outcome", state.outcome)
+            if state.error_reason is not None:
+                span.set_attribute("tutorplane.error_reason", state.error_reason)
             span.set_attribute("tutorplane.total_ms", total)
             if state.subject is not None:
                 span.set_attribute("tutorplane.subject", state.subject.value)
@@ -278,6 +281,11 @@ class TurnPipeline:
         specialist = self.specialists.for_subject(subject)
         reply = specialist.stream(decision.text, history)
         await self._speak_stream(request, state, emit, reply, subject, context)
+        if reply.error is not None:
+            # The student heard an apology instead of an answer: a failed turn for the error-rate
+            # alert and the rollout analysis, as a failed model reply is in the agent pool.
+            state.outcome = "error"
+            state.error_reason = reply.error
         if reply.usage is not None:
             row = reply.usage.to_row(uuid.UUID(info.id), state.turn_index)
             self.audit.submit("provider_usage", row)
