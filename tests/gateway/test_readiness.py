@@ -1,5 +1,6 @@
-"""Readiness decisions: shared dependencies degrade a replica without taking it out of service,
-unless configured as required; draining always does. Checks here are real socket connections."""
+"""Readiness decisions: a replica is ready once it has reached every dependency; after that a
+shared dependency going away degrades it without taking it out of service, unless configured as
+required; draining always does. Checks here are real socket connections."""
 
 from __future__ import annotations
 
@@ -25,22 +26,43 @@ async def reach(port: int) -> None:
     await writer.wait_closed()
 
 
-async def test_a_down_dependency_is_reported_as_degraded_and_the_replica_stays_ready() -> None:
+async def test_a_dependency_lost_after_start_up_degrades_the_replica_without_taking_it_out() -> None:
     server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
     up = server.sockets[0].getsockname()[1]
-    down = closed_port()
-    checks = {"database": lambda: reach(up), "redis": lambda: reach(down)}
+    redis_port = [up]
+    checks = {"database": lambda: reach(up), "redis": lambda: reach(redis_port[0])}
     try:
-        report = await Readiness(checks, cache_s=0).report(draining=False)
+        readiness = Readiness(checks, cache_s=0)
+        strict = Readiness(checks, required=["redis"], cache_s=0)
+        assert (await readiness.report(draining=False)).ready
+        assert (await strict.report(draining=False)).ready
+
+        redis_port[0] = closed_port()  # Redis goes away
+        report = await readiness.report(draining=False)
         assert report.ready and report.degraded == ["redis"]
         assert report.checks["database"] == "ok" and "ConnectionRefusedError" in report.checks["redis"]
         assert REGISTRY.get_sample_value("tutorplane_gateway_dependency_up", {"dependency": "redis"}) == 0
         assert REGISTRY.get_sample_value("tutorplane_gateway_dependency_up", {"dependency": "database"}) == 1
 
-        strict = await Readiness(checks, required=["redis"], cache_s=0).report(draining=False)
-        assert not strict.ready and strict.degraded == []
-        ok_but_draining = await Readiness({"database": lambda: reach(up)}, cache_s=0).report(draining=True)
-        assert not ok_but_draining.ready and ok_but_draining.degraded == []
+        required = await strict.report(draining=False)
+        assert not required.ready and required.degraded == []
+        assert not (await readiness.report(draining=True)).ready
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_replica_that_never_reached_a_dependency_is_not_ready() -> None:
+    # A new revision with a wrong Redis address: never ready, so its rollout stops there.
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    up = server.sockets[0].getsockname()[1]
+    redis_port = [closed_port()]
+    readiness = Readiness({"database": lambda: reach(up), "redis": lambda: reach(redis_port[0])}, cache_s=0)
+    try:
+        report = await readiness.report(draining=False)
+        assert not report.ready and report.degraded == [] and report.checks["redis"] != "ok"
+        redis_port[0] = up  # fixed: ready from the first answer on
+        assert (await readiness.report(draining=False)).ready
     finally:
         server.close()
         await server.wait_closed()

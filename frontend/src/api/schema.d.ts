@@ -464,7 +464,7 @@ export interface paths {
         };
         /**
          * Readiness: false while starting or draining; dependencies are checked and reported
-         * @description PostgreSQL, Redis and the guardrail service are checked on every probe. A failing one is listed in `degraded` and the replica stays ready (every replica shares it, and the gateway serves through the outage) unless `TUTOR_READINESS_REQUIRES` names it.
+         * @description Ready once PostgreSQL, Redis and the guardrail service have each answered since start-up. One failing later is listed in `degraded` and the replica stays ready (every replica shares it, and the gateway serves through the outage) unless `TUTOR_READINESS_REQUIRES` names it.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -2939,7 +2939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyOut"];
                 };
             };
-            /** @description Starting, draining, or a dependency named in TUTOR_READINESS_REQUIRES is down. */
+            /** @description Starting, draining, a dependency not reached since start-up, or one named in TUTOR_READINESS_REQUIRES is down. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -218,8 +218,8 @@ class GatewaySettings(
     readiness_requires: list[Literal["database", "redis", "guardrail"]] = Field(
         default_factory=list,
         description=(
-            "Dependencies whose failure makes a replica unready (JSON list). By default none: all "
-            "replicas share them and the gateway serves degraded through each outage."
+            "Dependencies whose failure makes a replica unready at any time (JSON list). By default "
+            "each is needed once, at start-up; later outages are served degraded (all replicas share them)."
         ),
     )
     access_log: bool = Field(default=False, description="uvicorn access log (JSON logs carry requests).")

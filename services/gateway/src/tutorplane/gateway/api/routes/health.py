@@ -23,14 +23,17 @@ async def healthz() -> Response:
     responses={
         503: {
             "model": ReadyOut,
-            "description": "Starting, draining, or a dependency named in TUTOR_READINESS_REQUIRES is down.",
+            "description": (
+                "Starting, draining, a dependency not reached since start-up, or one named in "
+                "TUTOR_READINESS_REQUIRES is down."
+            ),
         }
     },
     summary="Readiness: false while starting or draining; dependencies are checked and reported",
     description=(
-        "PostgreSQL, Redis and the guardrail service are checked on every probe. A failing one is listed "
-        "in `degraded` and the replica stays ready (every replica shares it, and the gateway serves "
-        "through the outage) unless `TUTOR_READINESS_REQUIRES` names it."
+        "Ready once PostgreSQL, Redis and the guardrail service have each answered since start-up. One "
+        "failing later is listed in `degraded` and the replica stays ready (every replica shares it, and "
+        "the gateway serves through the outage) unless `TUTOR_READINESS_REQUIRES` names it."
     ),
 )
 async def readyz(request: Request) -> JSONResponse:
