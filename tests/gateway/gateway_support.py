@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from tutorplane.db import repository
 from tutorplane.gateway.core.identity import Role
-from tutorplane.gateway.testing import token_for
+from tutorplane.gateway.testing import ApiClient, SseEvent, token_for
 
 JWT_SECRET = "gateway-tests-jwt-4f1d8c2a9b7e6d5c3a1f0e9d8c7b6a5f"
 CSRF_SECRET = "gateway-tests-csrf-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
@@ -21,6 +21,7 @@ LIVEKIT_KEY = "APItests"
 LIVEKIT_SECRET = "livekit-tests-secret-0a1b2c3d4e5f6a7b8c9d0e1f2a3b"
 LIVEKIT_URL = "wss://livekit.tests.invalid"
 AGENT_NAME_A = "tutor-pool-a-r7"
+TEN_SENTENCES = " ".join(f"Step {i} is to count the {i} apples on the table." for i in range(1, 11))
 
 GENEROUS_LIMITS = {
     group: 100000
@@ -119,3 +120,28 @@ def wait_rows(dsn: str, sql: str, *args: Any, at_least: int = 1, timeout: float 
         if len(rows) >= at_least or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)
+
+
+def metric(text: str, name: str) -> float:
+    """The sum of the exposition's samples whose line starts with ``name`` (labels may follow)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def stream_and_cancel(
+    streaming: ApiClient, session: str, canceller: ApiClient | None = None
+) -> tuple[list[SseEvent], dict[str, Any]]:
+    """Stream a turn and cancel it at its first sentence (through ``canceller``, by default the
+    streaming client); the turn's events and the cancel endpoint's answer."""
+    received: list[SseEvent] = []
+    answer: dict[str, Any] = {}
+    with streaming.stream(
+        "POST", f"/api/sessions/{session}/turns", json={"text": "What is 7 times 8?"}
+    ) as events:
+        for event in events:
+            received.append(event)
+            if event.event == "sentence" and not answer:
+                turn_id = received[0].data["turn_id"]
+                response = (canceller or streaming).post(f"/api/sessions/{session}/turns/{turn_id}/cancel")
+                assert response.status_code == 200, response.text
+                answer = response.json()
+    return received, answer

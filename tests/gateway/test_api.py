@@ -12,7 +12,17 @@ from typing import Any
 
 import jwt
 import pytest
-from gateway_support import AGENT_NAME_A, LIVEKIT_SECRET, People, fetch, wait_rows, write_variant_config
+from gateway_support import (
+    AGENT_NAME_A,
+    LIVEKIT_SECRET,
+    TEN_SENTENCES,
+    People,
+    fetch,
+    metric,
+    stream_and_cancel,
+    wait_rows,
+    write_variant_config,
+)
 from tutorplane.db import repository
 from tutorplane.gateway.services.variants import VariantConfig, assign_variant
 from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseEvent, SseReader
@@ -20,7 +30,6 @@ from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseEvent, SseR
 pytestmark = pytest.mark.integration
 
 Client = Callable[..., ApiClient]
-TEN_SENTENCES = " ".join(f"Step {i} is to count the {i} apples on the table." for i in range(1, 11))
 
 
 @pytest.fixture(scope="module")
@@ -546,12 +555,7 @@ def test_provider_failures_during_a_turn_are_told_to_the_student_and_counted(
     ]
     assert not events_named(events, "audio") and events[-1].data["outcome"] == "completed"
     assert failed_turns() == before + 1
-    speech_errors = [
-        float(line.rsplit(" ", 1)[1])
-        for line in client.get("/metrics").text.splitlines()
-        if line.startswith("tutorplane_gateway_speech_errors_total ")
-    ]
-    assert speech_errors and speech_errors[0] >= 1
+    assert metric(client.get("/metrics").text, "tutorplane_gateway_speech_errors_total ") >= 1
 
 
 def test_flagged_student_input_is_not_answered_and_escalates(
@@ -599,16 +603,8 @@ def test_cancel_stops_generation_and_speech(client_for: Client, people: People, 
     client = client_for(token)
     session = client.create_session()["session_id"]
     emulator.script.messages(TEN_SENTENCES, chunk_delay_s=0.15)
-    received: list[SseEvent] = []
-    with client.stream(
-        "POST", f"/api/sessions/{session}/turns", json={"text": "What is 7 times 8?"}
-    ) as events:
-        for event in events:
-            received.append(event)
-            if event.event == "sentence":
-                turn_id = received[0].data["turn_id"]
-                cancel = client.post(f"/api/sessions/{session}/turns/{turn_id}/cancel")
-                assert cancel.json() == {"turn_id": turn_id, "cancelled": True}
+    received, cancel = stream_and_cancel(client, session)
+    assert cancel == {"turn_id": received[0].data["turn_id"], "cancelled": True}
     done = received[-1]
     assert done.event == "done" and done.data["cancelled"] is True and done.data["outcome"] == "cancelled"
     assert len(events_named(received, "sentence")) < 10

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from gateway_support import People, fetch, wait_rows
+from gateway_support import People, fetch, metric, wait_rows
 from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseReader, TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -38,10 +38,6 @@ def gateway(
     log = tmp_path_factory.mktemp("gateway-outage") / "gateway.log"
     with GatewayProcess(env, log_path=log) as process:
         yield process
-
-
-def metric(text: str, name: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 def test_turns_survive_a_database_outage_and_no_audit_row_is_lost(

@@ -10,12 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from gateway_support import People, wait_rows
-from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseEvent, TcpProxy
+from gateway_support import TEN_SENTENCES, People, metric, stream_and_cancel, wait_rows
+from tutorplane.gateway.testing import ApiClient, GatewayProcess, TcpProxy
 
 pytestmark = pytest.mark.integration
-
-TEN_SENTENCES = " ".join(f"Step {i}: multiply and write it down." for i in range(1, 11))
 
 
 @pytest.fixture(scope="module")
@@ -38,24 +36,6 @@ def gateway(
     log = tmp_path_factory.mktemp("gateway-redis-outage") / "gateway.log"
     with GatewayProcess(env, log_path=log) as process:
         yield process
-
-
-def metric(text: str, name: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
-
-
-def cancelled_turn(client: ApiClient, session: str) -> list[SseEvent]:
-    received: list[SseEvent] = []
-    with client.stream(
-        "POST", f"/api/sessions/{session}/turns", json={"text": "What is 7 times 8?"}
-    ) as events:
-        for event in events:
-            received.append(event)
-            if event.event == "sentence" and len([e for e in received if e.event == "sentence"]) == 1:
-                turn_id = received[0].data["turn_id"]
-                response = client.post(f"/api/sessions/{session}/turns/{turn_id}/cancel")
-                assert response.status_code == 200, response.text
-    return received
 
 
 def test_sessions_turns_and_cancels_go_on_while_redis_is_down(
@@ -84,7 +64,7 @@ def test_sessions_turns_and_cancels_go_on_while_redis_is_down(
         # A cancel still reaches the turn when it is streamed by this replica; the index is not
         # reused although the last turn's rows may not be written yet.
         emulator.script.messages(TEN_SENTENCES, chunk_delay_s=0.15)
-        received = cancelled_turn(client, session)
+        received, _ = stream_and_cancel(client, session)
         assert received[-1].event == "done" and received[-1].data["outcome"] == "cancelled"
         assert received[0].data["turn_index"] == 2
         emulator.script.messages("Hello again.")

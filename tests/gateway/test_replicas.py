@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gateway_support import People
-from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseEvent, SseReader
+from gateway_support import TEN_SENTENCES, People, stream_and_cancel
+from tutorplane.gateway.testing import ApiClient, GatewayProcess, SseReader
 
 pytestmark = pytest.mark.integration
 
 TURN_LIMIT = 6
-TEN_SENTENCES = " ".join(f"Step {i} is to count the {i} apples on the table." for i in range(1, 11))
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +92,8 @@ def test_cancel_sent_to_the_other_replica_stops_the_turn(clients: Any, people: P
     streaming, other = clients(token, 0), clients(token, 1)
     session = streaming.create_session()["session_id"]
     emulator.script.messages(TEN_SENTENCES, chunk_delay_s=0.15)
-    received: list[SseEvent] = []
-    with streaming.stream(
-        "POST", f"/api/sessions/{session}/turns", json={"text": "What is 7 times 8?"}
-    ) as events:
-        for event in events:
-            received.append(event)
-            if event.event == "sentence" and event.data["index"] == 0:
-                turn_id = received[0].data["turn_id"]
-                assert (
-                    other.post(f"/api/sessions/{session}/turns/{turn_id}/cancel").json()["cancelled"] is True
-                )
+    received, cancel = stream_and_cancel(streaming, session, canceller=other)
+    assert cancel["cancelled"] is True
     assert received[-1].event == "done" and received[-1].data["cancelled"] is True
     assert len([e for e in received if e.event == "sentence"]) < 10
 
