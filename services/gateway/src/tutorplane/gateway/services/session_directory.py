@@ -5,10 +5,13 @@ process for a few seconds; the database is the fallback. Turn indexes come from 
 per session, so two replicas never hand out the same index; when the counter is missing (Redis
 restarted) it is re-seeded from the highest index stored in PostgreSQL.
 
-While Redis does not answer, a turn takes one past the highest index in PostgreSQL and its
-history from there. The replica remembers the indexes it handed out that way, and raises the
-Redis counter past them as soon as Redis answers again (its reconnect hook, and the next turn of
-that session), so the counter never hands out an index twice.
+While Redis does not answer, a turn takes one past the highest index in PostgreSQL (or past the
+last one this replica handed out, whose rows may not be written yet) and its history from there.
+The replica remembers the indexes it handed out that way, and raises the Redis counter past them
+as soon as Redis answers again (its reconnect hook, and the next turn of that session), so the
+counter never hands out an index twice. Left: another replica's last index, handed out by Redis
+just before the outage, can be repeated if its rows are not written yet (the audit writer writes
+them within a second).
 """
 
 from __future__ import annotations
@@ -33,12 +36,12 @@ SESSION_TTL_S = 24 * 3600
 HISTORY_KEEP = 20
 
 # INCR the turn counter, but never to less than ARGV[1] (the floor after indexes were handed out
-# from PostgreSQL while Redis was away).
+# from PostgreSQL while Redis was away; ARGV[2] is the key's TTL when it is raised).
 _INCR_AT_LEAST = """
 local c = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[1])
 if c < floor then
-  redis.call('SET', KEYS[1], floor, 'KEEPTTL')
+  redis.call('SET', KEYS[1], floor, 'EX', ARGV[2])
   c = floor
 end
 return c
@@ -92,6 +95,9 @@ class SessionDirectory:
         # session id -> the counter value the Redis counter must reach (indexes handed out from
         # PostgreSQL while Redis was away); cleared once Redis has it.
         self._floors: dict[str, int] = {}
+        # session id -> one past the last index this replica handed out (either way), so a fallback
+        # never repeats an index whose rows are not written yet.
+        self._next: OrderedDict[str, int] = OrderedDict()
         self._incr_at_least = redis.register_script(_INCR_AT_LEAST)
         self._raise_to = redis.register_script(_RAISE_TO)
 
@@ -206,7 +212,9 @@ class SessionDirectory:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 if floor:
-                    await self._incr_at_least(keys=[f"{key}:turns"], args=[floor + 1], client=pipe)
+                    await self._incr_at_least(
+                        keys=[f"{key}:turns"], args=[floor + 1, SESSION_TTL_S], client=pipe
+                    )
                 else:
                     pipe.incr(f"{key}:turns")
                 pipe.lrange(f"{key}:history", -history_turns, -1) if history_turns else pipe.echo(b"")
@@ -215,6 +223,7 @@ class SessionDirectory:
             return await self._begin_turn_from_database(session_id, history_turns, exc)
         if floor:
             self._floors.pop(session_id, None)
+        self._handed_out(session_id, int(counter) - 1)
         history: list[Turn] = []
         for item in raw_history or []:
             try:
@@ -242,8 +251,9 @@ class SessionDirectory:
         except _DB_ERRORS as exc:
             raise SessionUnavailableError(f"redis: {cause}; postgresql: {exc}") from exc
         # Rows of a turn handed out a moment ago may not be written yet: never repeat one.
-        index = max(index, self._floors.get(session_id, 0))
+        index = max(index, self._floors.get(session_id, 0), self._next.get(session_id, 0))
         self._floors[session_id] = index + 1
+        self._handed_out(session_id, index)
         history = [
             Turn(
                 role="user" if row.role == "user" else "assistant",
@@ -253,6 +263,12 @@ class SessionDirectory:
             for row in rows
         ]
         return index, history
+
+    def _handed_out(self, session_id: str, index: int) -> None:
+        self._next[session_id] = max(index + 1, self._next.get(session_id, 0))
+        self._next.move_to_end(session_id)
+        while len(self._next) > self._local_max:
+            self._next.popitem(last=False)
 
     async def restore_counters(self) -> None:
         """Raise the Redis turn counters past the indexes handed out while Redis was away (the bus's
