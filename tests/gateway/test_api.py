@@ -289,6 +289,51 @@ def test_published_weights_are_picked_up_without_a_restart(
         write_variant_config(variants, {"A": 50, "B": 50})
 
 
+def test_a_version_the_operator_reports_unavailable_gets_no_new_sessions(
+    client_for: Client, people: People, gateway: GatewayProcess
+) -> None:
+    # The agent pool has no ready worker: the operator publishes A as unavailable, with the reason.
+    variants = Path(gateway.env["TUTOR_VARIANT_CONFIG_PATH"])
+    reason = "no agent worker is ready (demo-agent: 0/2 ready)"
+    write_variant_config(
+        variants, {"A": 100, "B": 0}, enabled={"A": False, "B": True}, unavailableReason={"A": reason}
+    )
+    try:
+        _, teacher_token = people.demo_teacher()
+        teacher = client_for(teacher_token)
+        student_id, token = people.student()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the gateway re-reads the file on change
+            refused = teacher.post("/api/sessions?variant=A", json={"student_id": student_id})
+            if refused.status_code == 503:
+                break
+            time.sleep(0.2)
+        assert refused.status_code == 503 and reason in refused.json()["detail"]
+        # Weighted 100 % to A, and still every new session goes to B (enabled, weighted 0).
+        assert {client_for(people.student()[1]).create_session()["variant"] for _ in range(5)} == {"B"}
+
+        write_variant_config(
+            variants, {"A": 100, "B": 0}, enabled={"A": False, "B": False}, unavailableReason={"A": reason}
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            response = client_for(token).post("/api/sessions", json={})
+            if response.status_code == 503:
+                break
+            time.sleep(0.2)
+        assert response.status_code == 503
+        assert response.json()["detail"] == (
+            f"no version can take new sessions: version A: {reason}. Retry in a minute."
+        )
+    finally:
+        write_variant_config(variants, {"A": 50, "B": 50})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the next tests expect A back
+            if teacher.post("/api/sessions?variant=A", json={"student_id": student_id}).status_code == 201:
+                break
+            time.sleep(0.2)
+
+
 def test_variant_override_is_for_qa_staff(client_for: Client, people: People) -> None:
     student_id, token = people.student()
     student = client_for(token)

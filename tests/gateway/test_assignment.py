@@ -108,3 +108,16 @@ def test_config_is_not_restatted_within_the_interval(tmp_path: Path) -> None:
     assert source.current().weights == {"A": 100}
     now[0] += 5.0
     assert source.current().weights == {"B": 100}
+
+
+def test_an_unavailable_version_hands_its_sessions_to_an_enabled_one_weighted_zero() -> None:
+    down = VariantConfig(
+        weights={"A": 100, "B": 0},
+        enabled={"A": False, "B": True},
+        unavailable_reason={"A": "no agent worker is ready"},
+    )
+    assert {assign_variant(str(uuid.uuid4()), down, "salt") for _ in range(50)} == {"B"}
+    # Switched off on purpose (no reason published): a weight of 0 stays 0.
+    off = VariantConfig(weights={"A": 100, "B": 0}, enabled={"A": False, "B": True})
+    with pytest.raises(VariantConfigError, match="every variant is disabled or weighted 0"):
+        assign_variant(str(uuid.uuid4()), off, "salt")

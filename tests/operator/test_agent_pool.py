@@ -70,6 +70,35 @@ async def test_variant_a_is_ready_only_when_the_english_worker_is_too(
         assert td(cluster)["status"]["variants"]["A"]["readyReplicas"] == 1
 
 
+def variant_config(cluster: kmock.KubernetesEmulator) -> dict[str, Any]:
+    cm = stored(cluster, "v1/configmaps", "demo-variants")
+    return json.loads(cm["data"][c.VARIANT_CONFIG_FILE]) if cm else {}
+
+
+async def test_variant_a_takes_no_sessions_while_no_pipeline_worker_is_ready(
+    cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
+) -> None:
+    # No worker up (crashing, or the LiveKit server gone): the gateway is told, and sends new
+    # sessions to B instead of into rooms no agent joins; they come back to A with the first worker.
+    simulator.not_ready = {"demo-agent"}
+    both = {"A": {"enabled": True, "weight": 50}, "B": {"enabled": True, "weight": 50}}
+    async with running_operator(cluster):
+        await cluster.post(TD_PATH, json=td_manifest(variants=both))
+        await wait_for(lambda: condition(td(cluster), "GuardrailReady") == "True")
+        await wait_for(lambda: "demo-agent: 0/1 ready" in message(td(cluster), "VariantAReady"))
+        config = variant_config(cluster)
+        assert config["enabled"] == {"A": False, "B": True}
+        assert config["unavailableReason"] == {"A": "no agent worker is ready (demo-agent: 0/1 ready)"}
+        assert config["weights"]["A"] > 0  # the rollout's weights are untouched
+
+        simulator.not_ready = set()
+        await wait_for(lambda: variant_config(cluster).get("enabled") == {"A": True, "B": True}, 5)
+        assert "unavailableReason" not in variant_config(cluster)
+
+        simulator.not_ready = {"demo-agent"}  # every worker lost later
+        await wait_for(lambda: variant_config(cluster).get("enabled", {}).get("A") is False, 5)
+
+
 async def test_a_new_revision_is_published_only_once_both_workers_run_it(
     cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
 ) -> None:

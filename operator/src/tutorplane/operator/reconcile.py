@@ -158,6 +158,16 @@ def _pool_readiness(rt: Runtime, owner: Owner) -> cond.Readiness:
     )
 
 
+def _pool_unavailable(rt: Runtime, owner: Owner) -> str | None:
+    """Why version A cannot take new sessions now: no pipeline worker is ready (not created yet,
+    crashing, or its LiveKit server is gone). None while at least one is."""
+    name, obj = _pool_deployments(rt, owner)[0]
+    pipeline = cond.deployment_readiness(obj, name)
+    if pipeline.ready_replicas > 0:
+        return None
+    return f"no agent worker is ready ({pipeline.message})"
+
+
 def _now_iso(rt: Runtime) -> str:
     return datetime.fromtimestamp(rt.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -301,6 +311,7 @@ def _render(rt: Runtime, ctx: BuildContext) -> Rendered:
         ctx.keda,
         ctx.wiring,
         ctx.published_revision,
+        ctx.pool_unavailable,
     )
     memo = rt.renders.setdefault((ctx.owner.namespace, ctx.owner.name), {})
     rendered = memo.get(key)
@@ -440,7 +451,14 @@ async def _reconcile(
     state = rollout_state or RolloutState.from_status(previous.get("rollout"))
     state = sync_target(state, spec.target_weights(), spec.rollout, rt.clock())
     wiring = dependencies.wiring(spec, owner.name, owner.namespace)
-    ctx = BuildContext(owner=owner, spec=spec, weights=state.current, keda=bool(rt.keda), wiring=wiring)
+    ctx = BuildContext(
+        owner=owner,
+        spec=spec,
+        weights=state.current,
+        keda=bool(rt.keda),
+        wiring=wiring,
+        pool_unavailable=_pool_unavailable(rt, owner) if spec.variants.a.enabled else None,
+    )
     rendered = _render(rt, ctx)
     published = _publishable(rt, owner, previous, rendered.revisions.get("A"))
     if published != rendered.published_revision:

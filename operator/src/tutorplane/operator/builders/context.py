@@ -51,6 +51,9 @@ class BuildContext:
     # The reconciler holds the previous one here until the new workers are ready, so sessions are
     # never dispatched to an agent name no worker has registered yet.
     published_revision: str | None = None
+    # Why version A cannot take new sessions now (no pipeline worker is ready), or None. Published
+    # to the gateway, which then sends every new session to B instead of into a room no agent joins.
+    pool_unavailable: str | None = None
 
     @cached_property
     def spec_hash(self) -> str:

@@ -115,15 +115,20 @@ def settings_hash(ctx: BuildContext) -> str:
 
 
 def variant_config(ctx: BuildContext, agent_name: str | None, revisions: dict[str, str]) -> dict[str, Any]:
-    """What the gateway reads to assign new sessions: weights now in force, revisions, agent names."""
+    """What the gateway reads to assign new sessions: weights now in force, revisions, agent names,
+    and which versions take sessions (A not while its pool has no ready worker)."""
     spec = ctx.spec
     weights = ctx.current_weights()
-    return {
+    config: dict[str, Any] = {
         "weights": {name: weights.get(name, 0) for name in ("A", "B")},
         "revisions": revisions,
         "agentNames": {"A": agent_name} if agent_name else {},
         "enabled": {"A": spec.variants.a.enabled, "B": spec.variants.b.enabled},
     }
+    if spec.variants.a.enabled and ctx.pool_unavailable:
+        config["enabled"]["A"] = False
+        config["unavailableReason"] = {"A": ctx.pool_unavailable}
+    return config
 
 
 def variants_configmap(ctx: BuildContext, agent_name: str | None, revisions: dict[str, str]) -> Obj:

@@ -135,7 +135,10 @@ class GatewaySettings(
     # Variant assignment -----------------------------------------------------------------------
     variant_config_path: Path | None = Field(
         default=None,
-        description="Operator-published JSON {weights, revisions, agentNames, enabled}; re-read on change.",
+        description=(
+            "Operator-published JSON {weights, revisions, agentNames, enabled, unavailableReason}; "
+            "re-read on change."
+        ),
     )
     default_weights: dict[str, int] = Field(
         default_factory=lambda: {"A": 50, "B": 50},

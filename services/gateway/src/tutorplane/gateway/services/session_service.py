@@ -67,7 +67,10 @@ def choose_variant(
     try:
         return assign_variant(student_id, config, state.settings.assignment_salt), "weighted", config
     except VariantConfigError as exc:
-        raise HTTPException(503, f"no version can take new sessions: {exc}") from exc
+        why = "; ".join(f"version {v}: {r}" for v, r in sorted(config.unavailable_reason.items()))
+        raise HTTPException(
+            503, f"no version can take new sessions: {why or exc}. Retry in a minute."
+        ) from exc
 
 
 async def resolve_student(state: GatewayState, identity: Identity, on_behalf_of: uuid.UUID | None) -> str:

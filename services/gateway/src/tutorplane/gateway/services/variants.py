@@ -41,7 +41,12 @@ class VariantConfig:
         return self.enabled.get(variant, True)
 
     def effective_weights(self) -> dict[str, int]:
-        return {v: (self.weights.get(v, 0) if self.is_enabled(v) else 0) for v in VARIANTS}
+        weights: dict[str, int] = {v: (self.weights.get(v, 0) if self.is_enabled(v) else 0) for v in VARIANTS}
+        if not any(weights.values()) and self.unavailable_reason:
+            # The version that had all the traffic cannot take sessions now (the operator says why):
+            # an enabled one weighted 0 takes them rather than nobody.
+            weights = {v: (100 if self.is_enabled(v) else 0) for v in VARIANTS}
+        return weights
 
 
 def parse_variant_config(raw: object, source: str) -> VariantConfig:
