@@ -297,6 +297,8 @@ class TcpProxy:
             self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()  # else its self-pipe is closed by the garbage collector, with a warning
 
 
 class SseReader:
