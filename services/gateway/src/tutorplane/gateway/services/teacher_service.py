@@ -33,11 +33,12 @@ async def deliver_hint(
         )
     except (RedisError, OSError) as exc:
         log.warning("hint not delivered live", extra={"session_id": info.id, "error": str(exc)})
+    if turn_index is None:  # begin_turn already tried PostgreSQL after Redis
+        log.error("hint not stored: neither Redis nor PostgreSQL available", extra={"session_id": info.id})
+        return delivered, False
     session_uuid = uuid.UUID(info.id)
     row = {"session_id": session_uuid, "speaker": "teacher", "role": "system", "content": text}
     try:
-        if turn_index is None:
-            turn_index = await repository.next_turn_index(state.pool, session_uuid)
         await repository.add_transcript_turn(
             state.pool,
             session_id=session_uuid,
@@ -48,11 +49,6 @@ async def deliver_hint(
         )
         return delivered, True
     except DB_ERRORS as exc:
-        if turn_index is None:
-            log.error(
-                "hint not stored: neither Redis nor PostgreSQL available", extra={"session_id": info.id}
-            )
-            return delivered, False
         log.warning("hint turn queued for retry", extra={"session_id": info.id, "error": str(exc)})
         state.audit.submit("transcript_turns", {**row, "turn_index": turn_index})
         return delivered, False
