@@ -122,3 +122,26 @@ def test_sigterm_turns_not_ready_and_drains_the_open_turn(
         assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
     finally:
         gateway.stop()
+
+
+def test_after_sigterm_new_requests_are_served_until_the_settle_ends(
+    gateway_env: dict[str, str], people: People, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The Service and the ingress keep sending to a terminating pod for some seconds: an idle
+    replica must not close its port at once, or those requests fail."""
+    logs = tmp_path_factory.mktemp("gateway-settle")
+    gateway = GatewayProcess(
+        {**gateway_env, "TUTOR_DRAIN_GRACE_S": "20", "TUTOR_DRAIN_SETTLE_S": "2"},
+        log_path=logs / "settle.log",
+    ).start()
+    try:
+        _, token = people.student()
+        client = ApiClient(gateway.url)
+        client.use_token(token)
+        gateway.signal(signal.SIGTERM)
+        assert httpx.get(f"{gateway.url}/readyz", timeout=5).status_code == 503
+        assert client.create_session()["session_id"]  # a request that arrives meanwhile still works
+        client.close()
+        assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        gateway.stop()

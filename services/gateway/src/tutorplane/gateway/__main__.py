@@ -1,7 +1,9 @@
 """``python -m tutorplane.gateway``: serve the gateway with uvicorn (127.0.0.1:8080 by default).
 
-On SIGTERM the replica turns not-ready, tells long-lived feeds to reconnect elsewhere, and waits up
-to ``drain_grace_s`` for open turn streams before uvicorn shuts down. A second signal stops at once.
+On SIGTERM the replica turns not-ready, tells long-lived feeds to reconnect elsewhere, keeps serving
+new requests for ``drain_settle_s`` (until the Service and the ingress have stopped sending them),
+then waits up to ``drain_grace_s`` for open turn streams before uvicorn shuts down. A second signal
+stops at once.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ log = logging.getLogger("tutorplane.gateway")
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, drain: DrainState, grace_s: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, drain: DrainState, grace_s: float, settle_s: float = 0.0
+    ) -> None:
         super().__init__(config)
         self.drain = drain
         self.grace_s = grace_s
+        self.settle_s = settle_s
         self._drain_task: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -43,6 +48,8 @@ class DrainingServer(uvicorn.Server):
         self._drain_task = loop.create_task(self._finish(sig, frame))
 
     async def _finish(self, sig: int, frame: FrameType | None) -> None:
+        if self.settle_s > 0:
+            await asyncio.sleep(self.settle_s)
         drained = await self.drain.wait_idle(self.grace_s)
         if not drained:
             log.warning("drain grace over with %d stream(s) still open", self.drain.open_streams)
@@ -71,7 +78,7 @@ def main() -> int:
         timeout_graceful_shutdown=5,
         lifespan="on",
     )
-    server = DrainingServer(config, drain, settings.drain_grace_s)
+    server = DrainingServer(config, drain, settings.drain_grace_s, settings.drain_settle_s)
     server.run()
     return 0
 

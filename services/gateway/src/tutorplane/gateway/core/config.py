@@ -196,6 +196,14 @@ class GatewaySettings(
         validation_alias=AliasChoices("TUTOR_DRAIN_GRACE_S", "TUTOR_DRAIN_TIMEOUT_SECONDS"),
         description="After SIGTERM, open streams get this long to finish (the operator sets it).",
     )
+    drain_settle_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="After SIGTERM, keep serving new requests this long before draining: the Service "
+        "and the ingress stop sending to a terminating pod only some seconds later (the operator sets "
+        "it). The drain grace follows.",
+    )
     sse_heartbeat_s: float = Field(default=15.0, gt=0, description="Comment line interval on SSE streams.")
     session_idle_close_s: int = Field(
         default=1800,
