@@ -175,6 +175,45 @@ async def test_ready_only_after_registration_and_not_while_draining(fake_livekit
             worker.cancel()
 
 
+@pytest.mark.integration
+async def test_after_sigterm_jobs_are_taken_until_the_settle_ends_then_refused(
+    fake_livekit: FakeLiveKitServer,
+) -> None:
+    """During a pool rollout the old workers are stopped while the gateway and the other workers
+    still dispatch to their revision's name (the new names reach them with the ConfigMap refresh):
+    for ``drain_settle_s`` a stopped worker still takes jobs, then it drains and refuses them."""
+    settings = emulator_settings_offline(
+        livekit_url=fake_livekit.url,
+        livekit_api_key=fake_livekit.api_key,
+        livekit_api_secret=fake_livekit.api_secret,
+        health_host="127.0.0.1",
+        health_port=free_port(),
+        num_idle_processes=0,
+        job_executor="thread",
+        drain_settle_s=1.5,
+    )
+    readiness = WorkerReadiness()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop=stop, readiness=readiness))
+    metadata = JobMetadata(session_id=uuid.uuid4(), student_id=uuid.uuid4()).to_json()
+    try:
+        await wait_until(lambda: readiness.registered, timeout=15)
+        stop.set()  # what SIGTERM does
+        await asyncio.sleep(0.2)
+        assert not worker.done()
+        assert await fake_livekit.offer_job("AJ_settling", metadata), (
+            "a job offered while settling was refused"
+        )
+        assert readiness.ready and agent_proto.WorkerStatus.WS_FULL not in fake_livekit.statuses()
+        await wait_until(lambda: readiness.draining, timeout=5)
+        assert not await fake_livekit.offer_job("AJ_draining", metadata)
+        assert await asyncio.wait_for(worker, 15) == 0
+    finally:
+        stop.set()
+        if not worker.done():
+            worker.cancel()
+
+
 @pytest.mark.unit
 async def test_not_ready_before_registration_and_after_a_failure() -> None:
     from tutorplane.agent.health import HealthServer

@@ -121,10 +121,13 @@ async def test_a_new_revision_is_published_only_once_both_workers_run_it(
         assert pipeline["status"]["readyReplicas"] == 1  # the pipeline alone would have been enough
         # New pipeline workers would hand English rooms to workers not registered yet: hold.
         assert published_agent(cluster) == f"demo-a-{old}"
+        assert variant_config(cluster)["englishAgentNames"] == {"A": f"demo-a-{old}-english"}
         assert td(cluster)["status"]["variants"]["A"]["publishedRevision"] == old
 
         simulator.not_ready = set()
         await wait_for(lambda: published_agent(cluster) == f"demo-a-{new}", 5)
+        # ... and from now on every handoff, from old workers too, goes to the new revision.
+        assert variant_config(cluster)["englishAgentNames"] == {"A": f"demo-a-{new}-english"}
         await wait_for(lambda: td(cluster)["status"]["variants"]["A"]["publishedRevision"] == new)
         await wait_for(lambda: condition(td(cluster), "Ready") == "True")
 

@@ -105,6 +105,12 @@ def test_probes_and_termination_grace_cover_the_session_cap() -> None:
     for name, variant in (("tutor-ab-agent", ctx.spec.variants.a), ("tutor-ab-gateway", ctx.spec.variants.b)):
         pod = objects[name]["spec"]["template"]["spec"]
         assert pod["terminationGracePeriodSeconds"] >= variant.session_cap_seconds
+        # SIGTERM -> the settle (still taking work) -> the drain -> a margin before SIGKILL.
+        assert pod["terminationGracePeriodSeconds"] > (
+            variant.drain_settle_seconds + variant.drain_grace_seconds
+        )
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        assert env["TUTOR_DRAIN_SETTLE_S"] == str(variant.drain_settle_seconds)
         container = pod["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -145,18 +151,22 @@ def test_variant_config_publishes_the_weights_in_force() -> None:
     config = json.loads(cm["data"][c.VARIANT_CONFIG_FILE])
     assert config["weights"] == {"A": 90, "B": 10}
     assert config["agentNames"] == {"A": rendered.agent_name}
+    assert config["englishAgentNames"] == {"A": f"{rendered.agent_name}-english"}
     assert config["revisions"] == rendered.revisions
     assert config["enabled"] == {"A": True, "B": True}
-    gateway = next(
-        o
-        for o in rendered.objects
-        if o["kind"] == "Deployment" and o["metadata"]["name"] == "tutor-ab-gateway"
-    )
-    container = gateway["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["TUTOR_VARIANT_CONFIG_PATH"] == f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"
-    mount = next(m for m in container["volumeMounts"] if m["name"] == "variants")
-    assert "subPath" not in mount  # a subPath mount never sees ConfigMap updates
+    # The gateway assigns sessions by it; both pool workers send their handoffs to the names in it.
+    for name in ("tutor-ab-gateway", "tutor-ab-agent", "tutor-ab-agent-english"):
+        deployment = next(
+            o for o in rendered.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == name
+        )
+        pod = deployment["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["TUTOR_VARIANT_CONFIG_PATH"] == f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "variants")
+        assert "subPath" not in mount  # a subPath mount never sees ConfigMap updates
+        volume = next(v for v in pod["volumes"] if v["name"] == "variants")
+        assert volume["configMap"]["name"] == "tutor-ab-variants"
 
 
 def test_autoscaled_deployments_leave_replicas_to_the_autoscaler() -> None:

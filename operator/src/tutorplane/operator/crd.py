@@ -131,6 +131,15 @@ def _variant(name: str) -> Schema:
             "drainGraceSeconds": _int(
                 "Termination grace of a pod; at least sessionCapSeconds.", 60, 14400, d["drainGraceSeconds"]
             ),
+            "drainSettleSeconds": _int(
+                "After SIGTERM, how long a pod still takes new work before it drains: the time the "
+                "cluster needs to stop sending it any (the ingress for the gateway; for the agent pool, "
+                "the kubelet's refresh of the published agent names, which new sessions and handoffs "
+                "are dispatched to). Added to the pod's termination grace.",
+                0,
+                600,
+                d["drainSettleSeconds"],
+            ),
             "sessionsMetric": _str(
                 "Per-pod gauge of active sessions the autoscaler reads.",
                 d["sessionsMetric"],

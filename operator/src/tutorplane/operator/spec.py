@@ -125,6 +125,9 @@ class Variant(_Model):
     resources: Resources = Field(default_factory=Resources)
     session_cap_seconds: int = Field(ge=60, le=14400)
     drain_grace_seconds: int = Field(ge=60, le=14400)
+    # After SIGTERM a pod keeps taking new work this long before it drains: the time the rest of the
+    # cluster needs to stop sending it any (see the CRD description).
+    drain_settle_seconds: int = Field(ge=0, le=600)
     sessions_metric: str
     env: list[EnvVar] = Field(default_factory=list, max_length=32)
 
@@ -139,6 +142,8 @@ VARIANT_DEFAULTS: dict[str, dict[str, Any]] = {
         "replicas": 2,
         "sessionCapSeconds": 1800,
         "drainGraceSeconds": 1860,
+        # The kubelet refreshes the published agent names in mounted ConfigMaps within about a minute.
+        "drainSettleSeconds": 90,
         "sessionsMetric": "tutorplane_agent_active_sessions",
         "autoscaling": {"targetActiveSessionsPerPod": 10},
         "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "6Gi"}},
@@ -149,6 +154,8 @@ VARIANT_DEFAULTS: dict[str, dict[str, Any]] = {
         "replicas": 2,
         "sessionCapSeconds": 3600,
         "drainGraceSeconds": 3660,
+        # Endpoint removal reaches kube-proxy and the ingress within seconds.
+        "drainSettleSeconds": 5,
         "sessionsMetric": "tutorplane_gateway_active_sessions",
         "autoscaling": {"targetActiveSessionsPerPod": 50},
         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},

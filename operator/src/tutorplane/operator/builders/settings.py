@@ -114,15 +114,19 @@ def settings_hash(ctx: BuildContext) -> str:
     return stable_hash(settings_data(ctx))
 
 
-def variant_config(ctx: BuildContext, agent_name: str | None, revisions: dict[str, str]) -> dict[str, Any]:
+def variant_config(
+    ctx: BuildContext, agent_name: str | None, english_agent_name: str | None, revisions: dict[str, str]
+) -> dict[str, Any]:
     """What the gateway reads to assign new sessions: weights now in force, revisions, agent names,
-    and which versions take sessions (A not while its pool has no ready worker)."""
+    and which versions take sessions (A not while its pool has no ready worker). The agent pool
+    reads the agent names too: its handoffs go to the revision in service."""
     spec = ctx.spec
     weights = ctx.current_weights()
     config: dict[str, Any] = {
         "weights": {name: weights.get(name, 0) for name in ("A", "B")},
         "revisions": revisions,
         "agentNames": {"A": agent_name} if agent_name else {},
+        "englishAgentNames": {"A": english_agent_name} if english_agent_name else {},
         "enabled": {"A": spec.variants.a.enabled, "B": spec.variants.b.enabled},
     }
     if spec.variants.a.enabled and ctx.pool_unavailable:
@@ -131,8 +135,12 @@ def variant_config(ctx: BuildContext, agent_name: str | None, revisions: dict[st
     return config
 
 
-def variants_configmap(ctx: BuildContext, agent_name: str | None, revisions: dict[str, str]) -> Obj:
-    payload = json.dumps(variant_config(ctx, agent_name, revisions), sort_keys=True, indent=2)
+def variants_configmap(
+    ctx: BuildContext, agent_name: str | None, english_agent_name: str | None, revisions: dict[str, str]
+) -> Obj:
+    payload = json.dumps(
+        variant_config(ctx, agent_name, english_agent_name, revisions), sort_keys=True, indent=2
+    )
     return finalize(
         {
             "apiVersion": "v1",
@@ -201,13 +209,17 @@ def gateway_secret_env(ctx: BuildContext) -> list[Obj]:
 
 
 def gateway_session_env(variant: Variant) -> list[Obj]:
-    # The gateway lets open streams finish within the drain grace after SIGTERM.
-    return [{"name": "TUTOR_DRAIN_GRACE_S", "value": str(variant.drain_grace_seconds)}]
+    # After SIGTERM the gateway serves on through the settle, then lets open streams finish.
+    return [
+        {"name": "TUTOR_DRAIN_SETTLE_S", "value": str(variant.drain_settle_seconds)},
+        {"name": "TUTOR_DRAIN_GRACE_S", "value": str(variant.drain_grace_seconds)},
+    ]
 
 
 def agent_session_env(variant: Variant) -> list[Obj]:
     return [
         {"name": "TUTOR_SESSION_MAX_DURATION_S", "value": str(variant.session_cap_seconds)},
+        {"name": "TUTOR_DRAIN_SETTLE_S", "value": str(variant.drain_settle_seconds)},
         {"name": "TUTOR_DRAIN_GRACE_S", "value": str(variant.drain_grace_seconds)},
     ]
 

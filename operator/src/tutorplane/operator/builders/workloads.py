@@ -1,8 +1,8 @@
 """Deployments of the agent pool (version A), the gateway (version B) and the guardrail service.
 
 Each pod runs as non-root with a read-only root filesystem, no capabilities and the runtime's
-seccomp profile; its termination grace is the variant's drain grace (>= its session cap), so a
-rollout or a scale-down lets open sessions finish. A pool's revision is the hash of its pod
+seccomp profile; its termination grace covers the variant's settle and drain grace (>= its session
+cap), so a rollout or a scale-down lets open sessions finish. A pool's revision is the hash of its pod
 template; the agent registers with LiveKit as ``<td>-a-<revision>`` so two revisions never
 receive each other's dispatches.
 """
@@ -114,8 +114,27 @@ def english_agent_name(ctx: BuildContext, revision: str) -> str:
     return f"{agent_name(ctx, revision)}-english"
 
 
+def _published_variants(ctx: BuildContext) -> tuple[Obj, Obj, Obj]:
+    """The variant ConfigMap the operator publishes, as (volume, mount, env var naming the file).
+
+    Mounted as a directory, not subPath, so the kubelet refreshes the file in place: the gateway
+    re-reads its weights, the agent pool the agent names its handoffs go to.
+    """
+    return (
+        {"name": "variants", "configMap": {"name": ctx.child_name("variants")}},
+        {"name": "variants", "mountPath": c.VARIANT_CONFIG_DIR, "readOnly": True},
+        {"name": "TUTOR_VARIANT_CONFIG_PATH", "value": f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"},
+    )
+
+
+def _grace(variant: Variant) -> int:
+    """Pod termination grace: the settle, the drain, and a margin before the kubelet's SIGKILL."""
+    return variant.drain_settle_seconds + variant.drain_grace_seconds + c.SHUTDOWN_MARGIN_SECONDS
+
+
 def _agent_container(ctx: BuildContext) -> Obj:
     variant = ctx.spec.variants.a
+    _, variants_mount, variants_env = _published_variants(ctx)
     return {
         "name": "agent",
         "image": ctx.spec.images.agent,
@@ -124,6 +143,7 @@ def _agent_container(ctx: BuildContext) -> Obj:
         "envFrom": env.env_from_settings(ctx),
         "env": [
             *env.agent_env(ctx),
+            variants_env,
             *env.agent_session_env(variant),
             *env.provider_env(ctx),
             *env.database_env(ctx),
@@ -131,7 +151,7 @@ def _agent_container(ctx: BuildContext) -> Obj:
             *env.langfuse_env(ctx),
             *env.extra_env(variant),
         ],
-        "volumeMounts": [{"name": "metrics", "mountPath": c.AGENT_METRICS_DIR}],
+        "volumeMounts": [{"name": "metrics", "mountPath": c.AGENT_METRICS_DIR}, variants_mount],
         "resources": resources(variant.resources),
         "securityContext": container_security_context(),
         **http_probes(c.AGENT_HEALTH_PORT, startup_failures=60),
@@ -143,12 +163,15 @@ def agent_pool(ctx: BuildContext) -> tuple[list[Obj], str]:
     revision. Returns both Deployments (pipeline first) and the revision."""
     variant = ctx.spec.variants.a
     metrics_volume = {"name": "metrics", "emptyDir": {"sizeLimit": "256Mi"}}
-    grace = variant.drain_grace_seconds + c.SHUTDOWN_MARGIN_SECONDS
+    variants_volume, _, _ = _published_variants(ctx)
+    grace = _grace(variant)
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}}
     out: list[Obj] = []
     revision = ""
     for role, component in (("pipeline", c.COMPONENT_AGENT), ("english", c.COMPONENT_AGENT_ENGLISH)):
-        pod = _pod(ctx, ctx.child_name("agent"), _agent_container(ctx), grace, [metrics_volume])
+        pod = _pod(
+            ctx, ctx.child_name("agent"), _agent_container(ctx), grace, [metrics_volume, variants_volume]
+        )
         # The revision is the hash of the role-independent pod (the pipeline's, built first), so
         # both workers of one revision know each other's names; the names are appended last.
         deployment, rendered = _deployment(
@@ -181,6 +204,7 @@ def agent_pool(ctx: BuildContext) -> tuple[list[Obj], str]:
 def gateway(ctx: BuildContext) -> tuple[Obj, str]:
     """Version B and the front door of both versions (session assignment, web app)."""
     variant = ctx.spec.variants.b
+    variants_volume, variants_mount, variants_env = _published_variants(ctx)
     container: Obj = {
         "name": "gateway",
         "image": ctx.spec.images.gateway,
@@ -189,7 +213,7 @@ def gateway(ctx: BuildContext) -> tuple[Obj, str]:
         "envFrom": env.env_from_settings(ctx),
         "env": [
             *env.gateway_env(ctx),
-            {"name": "TUTOR_VARIANT_CONFIG_PATH", "value": f"{c.VARIANT_CONFIG_DIR}/{c.VARIANT_CONFIG_FILE}"},
+            variants_env,
             *env.gateway_session_env(variant),
             *env.provider_env(ctx),
             *env.database_env(ctx),
@@ -199,15 +223,12 @@ def gateway(ctx: BuildContext) -> tuple[Obj, str]:
             *env.langfuse_env(ctx),
             *env.extra_env(variant),
         ],
-        "volumeMounts": [{"name": "variants", "mountPath": c.VARIANT_CONFIG_DIR, "readOnly": True}],
+        "volumeMounts": [variants_mount],
         "resources": resources(variant.resources),
         "securityContext": container_security_context(),
         **http_probes(c.GATEWAY_PORT),
     }
-    # The variant ConfigMap is mounted as a directory (not subPath) so kubelet refreshes the file.
-    volumes = [{"name": "variants", "configMap": {"name": ctx.child_name("variants")}}]
-    grace = variant.drain_grace_seconds + c.SHUTDOWN_MARGIN_SECONDS
-    pod = _pod(ctx, ctx.child_name("gateway"), container, grace, volumes)
+    pod = _pod(ctx, ctx.child_name("gateway"), container, _grace(variant), [variants_volume])
     return _deployment(
         ctx,
         ctx.child_name("gateway"),

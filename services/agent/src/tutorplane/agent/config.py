@@ -12,11 +12,15 @@ OpenAI Realtime model cannot share an ``AgentSession`` with an STT/LLM/TTS pipel
 * ``agent_role=english`` registers as ``english_agent_name``: the Realtime English tutor.
 
 Each dispatches the other by name with JSON job metadata (see :mod:`tutorplane.agent.metadata`).
+Once a newer pool revision is in service, handoffs go to its workers (the names the operator
+publishes in ``variant_config_path``): a draining worker of an older revision takes no new jobs, so
+a handoff to its own revision's name would reach nobody.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -78,6 +82,12 @@ class AgentSettings(
         default="tutorplane-a-english",
         min_length=1,
         description="agent_name of the English Realtime pool the orchestrator dispatches to.",
+    )
+    variant_config_path: Path | None = Field(
+        default=None,
+        description="The variant config the operator publishes (a mounted ConfigMap). Its agent names "
+        "of version A, the pool revision in service, are where handoffs go; unset or missing: this "
+        "worker's own pipeline_agent_name / english_agent_name.",
     )
     livekit_url: str | None = Field(
         default=None,
@@ -166,6 +176,16 @@ class AgentSettings(
         default=3600.0,
         gt=0,
         description="Session cap: a session is wrapped up politely after this long.",
+    )
+    drain_settle_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=900,
+        description="On SIGTERM, how long the worker keeps taking new jobs before it drains. During a "
+        "pool rollout the old workers are stopped as soon as the new ones are ready, but the gateway and "
+        "the other workers learn the new agent names only when the kubelet refreshes the published "
+        "ConfigMap (up to about a minute): dispatches made meanwhile still name the old revision. Set "
+        "above that delay in a cluster (the operator does); 0 drains at once.",
     )
     drain_grace_s: int = Field(
         default=3660,

@@ -15,6 +15,7 @@ from tutorplane.agent.config import AgentSettings
 from tutorplane.agent.dispatch import AgentDispatcher
 from tutorplane.agent.escalation import Escalations
 from tutorplane.agent.events import EventBus
+from tutorplane.agent.handoff_targets import HandoffTargets
 from tutorplane.agent.providers import ProviderFactory
 from tutorplane.agent.speech_guard import SpeechGuard
 from tutorplane.agent.state import SessionState
@@ -37,11 +38,14 @@ class SessionServices:
     store_rows: bool = True
     tasks: BackgroundTasks = field(default_factory=lambda: BackgroundTasks("session"))
     escalations: Escalations = field(init=False)
+    # Agent names handoffs are dispatched to (the pool revision in service).
+    targets: HandoffTargets = field(init=False)
 
     def __post_init__(self) -> None:
         if self.providers is None:
             self.providers = ProviderFactory(self.settings)
         self.escalations = Escalations(self.state, self.audit, self.events)
+        self.targets = HandoffTargets(self.settings)
 
     @property
     def persistable(self) -> bool:

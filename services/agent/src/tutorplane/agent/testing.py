@@ -256,6 +256,8 @@ class FakeLiveKitServer:
       records every later ``WorkerMessage`` (status updates: available/full, load).
     * ``/twirp/livekit.AgentDispatchService/CreateDispatch``: checks the bearer token was signed
       with the API secret, records the request, answers with an ``AgentDispatch``.
+    * :meth:`offer_job` asks the worker whether it takes a job (an ``AvailabilityRequest``, what
+      LiveKit sends before assigning one) and returns its answer.
 
     It does not host rooms or media (no WebRTC here); jobs are never assigned.
     """
@@ -269,7 +271,9 @@ class FakeLiveKitServer:
         self.worker_messages: list[agent_proto.WorkerMessage] = []
         self.dispatches: list[agent_dispatch.CreateAgentDispatchRequest] = []
         self.dispatch_status = 200
+        self.availability: dict[str, bool] = {}  # job id -> the worker's answer to an offer
         self.port = 0
+        self._worker_ws: web.WebSocketResponse | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -297,10 +301,33 @@ class FakeLiveKitServer:
                         worker_id=f"AW_fake{len(self.registrations)}", server_info=models.ServerInfo()
                     )
                 )
+                self._worker_ws = ws
                 await ws.send_bytes(reply.SerializeToString())
+            elif message.HasField("availability"):
+                self.availability[message.availability.job_id] = message.availability.available
             else:
                 self.worker_messages.append(message)
         return ws
+
+    async def offer_job(self, job_id: str, metadata: str) -> bool:
+        """Offer the registered worker a room job; True when it says it takes it."""
+        assert self._loop is not None
+        job = agent_proto.Job(
+            id=job_id,
+            type=agent_proto.JobType.JT_ROOM,
+            room=models.Room(name=f"room-{job_id}"),
+            metadata=metadata,
+        )
+        offer = agent_proto.ServerMessage(availability=agent_proto.AvailabilityRequest(job=job))
+
+        async def send() -> None:
+            if self._worker_ws is None:
+                raise RuntimeError("no worker is registered with the fake LiveKit server")
+            await self._worker_ws.send_bytes(offer.SerializeToString())
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(), self._loop))
+        await wait_until(lambda: job_id in self.availability, timeout=10.0)
+        return self.availability[job_id]
 
     async def _create_dispatch(self, request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

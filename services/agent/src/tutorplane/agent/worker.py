@@ -6,8 +6,9 @@
 * ``load_fnc`` reports ``max(active sessions / max_concurrent_sessions, CPU)``; above
   ``load_threshold`` LiveKit stops sending jobs, so the pool reports its capacity honestly and the
   autoscaler adds pods instead.
-* SIGTERM: ``/readyz`` turns 503 at once, the worker tells LiveKit it is full, running sessions
-  continue for up to ``drain_grace_s``, then the process exits.
+* SIGTERM: the worker keeps taking jobs for ``drain_settle_s`` (dispatches that still name this
+  revision land somewhere), then ``/readyz`` turns 503, the worker tells LiveKit it is full, running
+  sessions continue for up to ``drain_grace_s``, then the process exits.
 * The SDK's own HTTP server is bound to a random loopback port; probes and metrics are served by
   :mod:`tutorplane.agent.health` on ``health_port``.
 """
@@ -197,7 +198,7 @@ def watch_realtime_failure(services: Any, session: Any, metadata: JobMetadata) -
         )
         try:
             await services.dispatcher.dispatch(
-                agent_name=services.settings.pipeline_agent_name, room=state.room_name, metadata=fallback
+                agent_name=services.targets.pipeline(), room=state.room_name, metadata=fallback
             )
             metrics.HANDOFFS.labels("english", "orchestrator", "fallback").inc()
         finally:
@@ -285,6 +286,9 @@ async def run_worker(
             readiness.mark_failed(str(exc) if exc else "worker stopped")
             log.error("worker stopped", extra={"error": repr(exc)})
             exit_code = 1
+        elif not await _settle(run_task, settings.drain_settle_s):
+            readiness.mark_failed("worker stopped while settling")
+            exit_code = 1
         else:
             readiness.mark_draining()
             log.info(
@@ -307,6 +311,26 @@ async def run_worker(
         await asyncio.gather(run_task, stop_task, return_exceptions=True)
         await health.aclose()
     return exit_code
+
+
+async def _settle(run_task: asyncio.Task[Any], seconds: float) -> bool:
+    """Keep taking jobs for ``seconds`` after SIGTERM (``drain_settle_s``); False if the worker
+    stopped meanwhile.
+
+    A rollout stops the old revision's workers once the new ones are ready, but the gateway and the
+    other revision's workers see the new agent names only when the published ConfigMap reaches
+    them; what they dispatch meanwhile names this worker's revision and must find someone to take it.
+    """
+    if seconds <= 0:
+        return True
+    log.info(
+        "stopping: still taking new jobs while the new agent names propagate", extra={"settle_s": seconds}
+    )
+    done, _ = await asyncio.wait({run_task}, timeout=seconds)
+    if done:
+        log.error("worker stopped while settling", extra={"error": repr(run_task.exception())})
+        return False
+    return True
 
 
 async def _flush_worker_messages(server: AgentServer, timeout_s: float = 2.0) -> None:

@@ -198,7 +198,7 @@ class EnglishRealtimeAgent(TutorAgent):
         )
         try:
             await dispatcher.dispatch(
-                agent_name=self.services.settings.pipeline_agent_name, room=state.room_name, metadata=metadata
+                agent_name=self.services.targets.pipeline(), room=state.room_name, metadata=metadata
             )
         except DispatchError as exc:
             log.error("could not hand the student back to the pipeline", extra={"error": str(exc)})

@@ -248,7 +248,7 @@ class OrchestratorAgent(TutorAgent):
             metadata = continuation(self.state, DispatchKind.to_english, question=truncate_question(question))
             try:
                 await dispatcher.dispatch(
-                    agent_name=settings.english_agent_name, room=self.state.room_name, metadata=metadata
+                    agent_name=self.services.targets.english(), room=self.state.room_name, metadata=metadata
                 )
             except DispatchError as exc:
                 log.warning(
