@@ -99,7 +99,11 @@ async def test_variant_a_takes_no_sessions_while_no_pipeline_worker_is_ready(
         await wait_for(lambda: variant_config(cluster).get("enabled", {}).get("A") is False, 5)
 
 
-async def test_a_new_revision_is_published_only_once_both_workers_run_it(
+def published_english(cluster: kmock.KubernetesEmulator) -> str | None:
+    return variant_config(cluster).get("englishAgentNames", {}).get("A")
+
+
+async def test_each_worker_of_a_new_revision_is_published_once_its_deployment_runs_it(
     cluster: kmock.KubernetesEmulator, simulator: ClusterSimulator
 ) -> None:
     async with running_operator(cluster):
@@ -108,6 +112,7 @@ async def test_a_new_revision_is_published_only_once_both_workers_run_it(
         old = template_revision(cluster, "demo-agent")
         assert old and template_revision(cluster, "demo-agent-english") == old
         assert published_agent(cluster) == f"demo-a-{old}"
+        assert published_english(cluster) == f"demo-a-{old}-english"
 
         # The pipeline workers of the new revision come up; the English ones lag behind.
         simulator.not_ready = {"demo-agent-english"}
@@ -117,19 +122,26 @@ async def test_a_new_revision_is_published_only_once_both_workers_run_it(
         assert template_revision(cluster, "demo-agent-english") == new
         await wait_for(lambda: td(cluster)["status"]["variants"]["A"].get("revision") == new)
         await wait_for(lambda: "demo-agent-english" in message(td(cluster), "VariantAReady"))
-        pipeline = stored(cluster, "apps/v1/deployments", "demo-agent") or {}
-        assert pipeline["status"]["readyReplicas"] == 1  # the pipeline alone would have been enough
-        # New pipeline workers would hand English rooms to workers not registered yet: hold.
-        assert published_agent(cluster) == f"demo-a-{old}"
-        assert variant_config(cluster)["englishAgentNames"] == {"A": f"demo-a-{old}-english"}
-        assert td(cluster)["status"]["variants"]["A"]["publishedRevision"] == old
+        # New sessions go to the new pipeline workers (the old ones drain); English questions still
+        # go to the old English workers, which keep serving until the new ones are ready.
+        await wait_for(lambda: published_agent(cluster) == f"demo-a-{new}", 5)
+        assert published_english(cluster) == f"demo-a-{old}-english"
+        await wait_for(lambda: td(cluster)["status"]["variants"]["A"]["publishedRevision"] == new)
+        assert td(cluster)["status"]["variants"]["A"]["publishedEnglishRevision"] == old
+        assert variant_config(cluster)["revisions"]["A"] == new  # what sessions record
 
         simulator.not_ready = set()
-        await wait_for(lambda: published_agent(cluster) == f"demo-a-{new}", 5)
-        # ... and from now on every handoff, from old workers too, goes to the new revision.
-        assert variant_config(cluster)["englishAgentNames"] == {"A": f"demo-a-{new}-english"}
-        await wait_for(lambda: td(cluster)["status"]["variants"]["A"]["publishedRevision"] == new)
+        await wait_for(lambda: published_english(cluster) == f"demo-a-{new}-english", 5)
+        await wait_for(lambda: td(cluster)["status"]["variants"]["A"]["publishedEnglishRevision"] == new)
         await wait_for(lambda: condition(td(cluster), "Ready") == "True")
+
+        # And the other way round: the English workers of the next revision come up first.
+        simulator.not_ready = {"demo-agent"}
+        await change_spec(cluster, {"images": {"agent": "registry.local/tutorplane/agent:1.2.0"}})
+        await wait_for(lambda: template_revision(cluster, "demo-agent") not in (None, new))
+        newer = template_revision(cluster, "demo-agent")
+        await wait_for(lambda: published_english(cluster) == f"demo-a-{newer}-english", 5)
+        assert published_agent(cluster) == f"demo-a-{new}"
 
 
 async def test_disabling_variant_a_removes_both_pool_deployments_and_their_companions(

@@ -241,6 +241,11 @@ def compute_status(
             "replicas": pool_r.replicas if pool_r else 0,
             **({"revision": rendered.revisions["A"]} if "A" in rendered.revisions else {}),
             **({"publishedRevision": rendered.published_revision} if rendered.published_revision else {}),
+            **(
+                {"publishedEnglishRevision": rendered.published_english_revision}
+                if rendered.published_english_revision
+                else {}
+            ),
             **({"agentName": rendered.published_agent_name} if rendered.published_agent_name else {}),
         },
         "B": {
@@ -311,6 +316,7 @@ def _render(rt: Runtime, ctx: BuildContext) -> Rendered:
         ctx.keda,
         ctx.wiring,
         ctx.published_revision,
+        ctx.published_english_revision,
         ctx.pool_unavailable,
     )
     memo = rt.renders.setdefault((ctx.owner.namespace, ctx.owner.name), {})
@@ -323,26 +329,33 @@ def _render(rt: Runtime, ctx: BuildContext) -> Rendered:
     return rendered
 
 
-def _publishable(rt: Runtime, owner: Owner, previous: Obj, revision: str | None) -> str | None:
-    """The pool revision the gateway may dispatch to: a new revision only once its workers are up.
+def _publishable(
+    rt: Runtime, owner: Owner, previous: Obj, revision: str | None
+) -> tuple[str | None, str | None]:
+    """The pool revisions the gateway and the workers may dispatch to: (pipeline, English).
 
-    Until every Deployment of the pool (the pipeline and the English worker) runs the new template
-    and is ready, sessions keep going to the previous agent name, whose workers keep serving (they
-    drain only after the new ones are ready). A pipeline worker hands English rooms to the English
-    worker of its own revision, so publishing before that one is up would strand those rooms.
+    Each worker's new revision is published once its own Deployment runs it and is ready; until
+    then its previous revision stays published, and those workers keep serving (a Deployment's old
+    workers drain only after its new ones are ready). The two are published independently: every
+    worker hands students over to the published names, so a new pipeline worker may hand English
+    to an English worker of the previous revision while the new English workers come up.
     """
     if revision is None:
-        return None
-    current = previous.get("variants", {}).get("A", {}).get("publishedRevision")
-    if current is None or current == revision:
-        return revision
-    for _name, obj in _pool_deployments(rt, owner):
+        return None, None
+    published = previous.get("variants", {}).get("A", {})
+    pipeline_current = published.get("publishedRevision")
+    english_current = published.get("publishedEnglishRevision", pipeline_current)
+    out: list[str] = []
+    for current, (_name, obj) in zip(
+        (pipeline_current, english_current), _pool_deployments(rt, owner), strict=True
+    ):
         template = ((obj or {}).get("spec", {}).get("template", {}).get("metadata", {})) or {}
-        if (template.get("labels") or {}).get(c.LABEL_REVISION) != revision:
-            return str(current)
-        if not cond.deployment_readiness(obj).ready:
-            return str(current)
-    return revision
+        runs_it = (template.get("labels") or {}).get(c.LABEL_REVISION) == revision
+        if current is None or current == revision or (runs_it and cond.deployment_readiness(obj).ready):
+            out.append(revision)
+        else:
+            out.append(str(current))
+    return out[0], out[1]
 
 
 def _hold_migrations(
@@ -460,9 +473,9 @@ async def _reconcile(
         pool_unavailable=_pool_unavailable(rt, owner) if spec.variants.a.enabled else None,
     )
     rendered = _render(rt, ctx)
-    published = _publishable(rt, owner, previous, rendered.revisions.get("A"))
-    if published != rendered.published_revision:
-        ctx = dataclasses.replace(ctx, published_revision=published)
+    pipeline, english = _publishable(rt, owner, previous, rendered.revisions.get("A"))
+    if (pipeline, english) != (rendered.published_revision, rendered.published_english_revision):
+        ctx = dataclasses.replace(ctx, published_revision=pipeline, published_english_revision=english)
         rendered = _render(rt, ctx)
     dep_error: str | None = None
     secret_problems: list[str] = []

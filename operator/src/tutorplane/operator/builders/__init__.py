@@ -24,6 +24,7 @@ class Rendered:
     # What the variant ConfigMap tells the gateway (may lag ``revisions`` during a pool rollout).
     published_revision: str | None = None
     published_agent_name: str | None = None
+    published_english_revision: str | None = None
     published_english_agent_name: str | None = None
 
 
@@ -58,7 +59,8 @@ def build_children(ctx: BuildContext) -> Rendered:
     if out.agent_name is not None:
         out.published_revision = ctx.published_revision or out.revisions["A"]
         out.published_agent_name = workloads.agent_name(ctx, out.published_revision)
-        out.published_english_agent_name = workloads.english_agent_name(ctx, out.published_revision)
+        out.published_english_revision = ctx.published_english_revision or out.revisions["A"]
+        out.published_english_agent_name = workloads.english_agent_name(ctx, out.published_english_revision)
     published = {**out.revisions, **({"A": out.published_revision} if out.published_revision else {})}
     out.objects.append(
         settings.variants_configmap(

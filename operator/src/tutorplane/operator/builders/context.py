@@ -47,10 +47,12 @@ class BuildContext:
     # KEDA's ScaledObject CRD is served: autoscale with KEDA instead of a bare HPA.
     keda: bool = False
     wiring: Wiring = field(default_factory=Wiring)
-    # Pool revision whose agent name new sessions are dispatched to. None: the revision rendered now.
-    # The reconciler holds the previous one here until the new workers are ready, so sessions are
-    # never dispatched to an agent name no worker has registered yet.
+    # Pool revision whose agent name new sessions (and hand-backs from English) are dispatched to,
+    # and the one whose English worker English questions go to. None: the revision rendered now.
+    # The reconciler holds each at the previous revision until that worker's Deployment runs the
+    # new one and is ready, so nothing is dispatched to an agent name no worker has registered yet.
     published_revision: str | None = None
+    published_english_revision: str | None = None
     # Why version A cannot take new sessions now (no pipeline worker is ready), or None. Published
     # to the gateway, which then sends every new session to B instead of into a room no agent joins.
     pool_unavailable: str | None = None
