@@ -33,8 +33,8 @@ COMPONENT_AGENT = "agent"
 # The English Realtime worker of the agent pool (its own Deployment: the SDK allows one
 # rtc_session per process, and the pipeline worker dispatches English rooms to it by name).
 COMPONENT_AGENT_ENGLISH = "agent-english"
-# Deployments of one agent-pool revision, pipeline first: the pool is ready, and a new revision
-# is published to the gateway, only when every one of them is.
+# Deployments of one agent-pool revision, pipeline first: the pool is ready only when every one of
+# them is; each one's new agent name is published once that Deployment runs the new revision.
 AGENT_POOL_COMPONENTS = (COMPONENT_AGENT, COMPONENT_AGENT_ENGLISH)
 COMPONENT_GATEWAY = "gateway"
 COMPONENT_GUARDRAIL = "guardrail"
