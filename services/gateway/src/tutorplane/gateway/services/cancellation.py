@@ -13,14 +13,14 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from tutorplane.gateway.services.redis_bus import RedisBus
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX, RedisBus
 
 log = logging.getLogger(__name__)
 
 
 class CancelRegistry:
     def __init__(
-        self, redis: aioredis.Redis, bus: RedisBus, *, prefix: str = "tutor:", ttl_s: int = 300
+        self, redis: aioredis.Redis, bus: RedisBus, *, prefix: str = KEY_PREFIX, ttl_s: int = 300
     ) -> None:
         self._redis = redis
         self._bus = bus

@@ -23,6 +23,7 @@ from tutorplane.db import repository
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services import session_service
 from tutorplane.gateway.services.access import DB_ERRORS
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX
 from tutorplane.gateway.services.session_directory import SessionUnavailableError
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ IDLE_CLOSED = counter(
 
 
 def presence_key(session_id: str) -> str:
-    return f"tutor:present:{session_id}"
+    return f"{KEY_PREFIX}present:{session_id}"
 
 
 async def mark_present(state: GatewayState, session_id: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from tutorplane.gateway.core.metrics import RATE_LIMIT_ERRORS, RATE_LIMIT_REJECTIONS
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class RateDecision:
 
 
 class RateLimiter:
-    def __init__(self, redis: aioredis.Redis, *, window_s: int, prefix: str = "tutor:") -> None:
+    def __init__(self, redis: aioredis.Redis, *, window_s: int, prefix: str = KEY_PREFIX) -> None:
         self._redis = redis
         self._window_s = window_s
         self._prefix = prefix

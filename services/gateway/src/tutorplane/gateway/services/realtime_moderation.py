@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from tutorplane.gateway.api.schemas import TranscriptDeltaIn, TranscriptVerdictOut
 from tutorplane.gateway.core.state import GatewayState
 from tutorplane.gateway.services.escalation_service import submit_system_escalation
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX
 from tutorplane.gateway.services.session_directory import SessionInfo, SessionUnavailableError
 from tutorplane.guardrail.audit import submit_decision
 from tutorplane.guardrail.decision import CheckContext
@@ -61,7 +62,7 @@ async def moderate(state: GatewayState, info: SessionInfo, body: TranscriptDelta
             escalated=decision.escalate,
         )
 
-    key = f"tutor:rt:{info.id}:{body.response_id}"
+    key = f"{KEY_PREFIX}rt:{info.id}:{body.response_id}"
     try:
         async with state.redis.pipeline(transaction=False) as pipe:
             pipe.append(key, body.delta.encode())

@@ -16,6 +16,9 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+# Every key and channel the gateway keeps in Redis starts with this (one Redis may serve others).
+KEY_PREFIX = "tutor:"
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[str, bytes], None]
@@ -106,7 +109,7 @@ class RedisBus:
             self._pubsub = pubsub
             channels = list(self._listeners)
             # A pub/sub connection needs one channel before it can be read; this one is ours.
-            await pubsub.subscribe("tutor:bus:keepalive", *channels)
+            await pubsub.subscribe(f"{KEY_PREFIX}bus:keepalive", *channels)
         self.connected.set()
         if not first:
             for hook in self._reconnect_hooks:

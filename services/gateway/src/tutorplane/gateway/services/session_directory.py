@@ -28,6 +28,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from tutorplane.db import repository
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX
 from tutorplane.routing.types import Subject, Turn
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class SessionDirectory:
         redis: aioredis.Redis,
         pool: asyncpg.Pool,
         *,
-        prefix: str = "tutor:",
+        prefix: str = KEY_PREFIX,
         local_ttl_s: float = 5.0,
         local_max: int = 10000,
     ) -> None:

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tutorplane.gateway.services.redis_bus import RedisBus
+from tutorplane.gateway.services.redis_bus import KEY_PREFIX, RedisBus
 
 
 class SessionEvents:
-    def __init__(self, bus: RedisBus, *, prefix: str = "tutor:", queue_size: int = 100) -> None:
+    def __init__(self, bus: RedisBus, *, prefix: str = KEY_PREFIX, queue_size: int = 100) -> None:
         self._bus = bus
         self._prefix = prefix
         self._queue_size = queue_size
