@@ -3,8 +3,9 @@
 Each pod runs as non-root with a read-only root filesystem, no capabilities and the runtime's
 seccomp profile; its termination grace covers the variant's settle and drain grace (>= its session
 cap), so a rollout or a scale-down lets open sessions finish. A pool's revision is the hash of its pod
-template; the agent registers with LiveKit as ``<td>-a-<revision>`` so two revisions never
-receive each other's dispatches.
+template; the agent registers with LiveKit as ``<td>-a-<revision>``, so a session the gateway
+starts runs on the revision it recorded. Handoffs between the pool's workers go to the names the
+variant ConfigMap publishes, which may belong to the next revision during a rollout.
 """
 
 from __future__ import annotations

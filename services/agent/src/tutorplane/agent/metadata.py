@@ -13,6 +13,10 @@ Example (what the gateway puts in ``RoomAgentDispatch.metadata``)::
 The metadata is always JSON read from ``ctx.job.metadata`` (never ``ctx.room.metadata``, which belongs
 to the room and is shared by every participant). A ``key:value|key:value`` string is rejected: a
 ``|`` inside a question would split it.
+
+Handoffs cross pool revisions during a rollout (they go to the agent names the operator publishes),
+so a worker must read what the previous revision writes: add optional fields only (unknown ones are
+ignored), and bump ``v`` only in a release whose workers read both versions.
 """
 
 from __future__ import annotations
