@@ -8,52 +8,18 @@ stops at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
-from types import FrameType
 
 import uvicorn
 from tutorplane.common.logging import configure_logging
+from tutorplane.common.serving import SettlingServer
 from tutorplane.common.settings import SettingsError
 from tutorplane.gateway.app import create_app
 from tutorplane.gateway.core.config import GatewaySettings
 from tutorplane.gateway.services.drain import DrainState
 
 log = logging.getLogger("tutorplane.gateway")
-
-
-class DrainingServer(uvicorn.Server):
-    def __init__(
-        self, config: uvicorn.Config, drain: DrainState, grace_s: float, settle_s: float = 0.0
-    ) -> None:
-        super().__init__(config)
-        self.drain = drain
-        self.grace_s = grace_s
-        self.settle_s = settle_s
-        self._drain_task: asyncio.Task[None] | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.drain.draining or (sig == signal.SIGINT and self.grace_s == 0):
-            super().handle_exit(sig, frame)
-            return
-        log.info(
-            "draining: not ready; waiting up to %.0fs for %d open stream(s)",
-            self.grace_s,
-            self.drain.open_streams,
-        )
-        self.drain.begin()
-        loop = asyncio.get_event_loop()
-        self._drain_task = loop.create_task(self._finish(sig, frame))
-
-    async def _finish(self, sig: int, frame: FrameType | None) -> None:
-        if self.settle_s > 0:
-            await asyncio.sleep(self.settle_s)
-        drained = await self.drain.wait_idle(self.grace_s)
-        if not drained:
-            log.warning("drain grace over with %d stream(s) still open", self.drain.open_streams)
-        super().handle_exit(sig, frame)
 
 
 def main() -> int:
@@ -78,7 +44,19 @@ def main() -> int:
         timeout_graceful_shutdown=5,
         lifespan="on",
     )
-    server = DrainingServer(config, drain, settings.drain_grace_s, settings.drain_settle_s)
+
+    def on_stop() -> None:
+        log.info("stopping: not ready; %d open stream(s)", drain.open_streams)
+        drain.begin()
+
+    async def drain_streams() -> None:
+        log.info(
+            "draining: waiting up to %.0fs for %d open stream(s)", settings.drain_grace_s, drain.open_streams
+        )
+        if not await drain.wait_idle(settings.drain_grace_s):
+            log.warning("drain grace over with %d stream(s) still open", drain.open_streams)
+
+    server = SettlingServer(config, settle_s=settings.drain_settle_s, on_stop=on_stop, drain=drain_streams)
     server.run()
     return 0
 
