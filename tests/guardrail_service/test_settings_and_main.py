@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -81,6 +84,47 @@ def test_python_dash_m_serves_on_the_configured_port(emulator: Any) -> None:
         proc.wait(10)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal for the exit status.
     assert proc.returncode in (0, -15)
+
+
+def test_after_sigterm_checks_are_answered_until_the_settle_ends(emulator: Any) -> None:
+    """The Service keeps sending to a terminating pod for some seconds, and a refused check fails
+    closed for the student's audio: the port stays open for ``drain_settle_s``, readiness says 503."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TUTOR_PORT": str(port),
+        "TUTOR_OPENAI_BASE_URL": emulator.openai_base_url,
+        "TUTOR_LOG_LEVEL": "WARNING",
+        "TUTOR_DRAIN_SETTLE_S": "2",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "tutorplane.guardrail_service"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "service did not become ready"
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(f"{url}/readyz", timeout=5)
+        assert not_ready.value.code == 503
+        check = urllib.request.Request(
+            f"{url}/v1/check",
+            data=json.dumps({"texts": ["The capital of France is Paris."], "direction": "output"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(check, timeout=5) as response:
+            assert json.loads(response.read())["results"][0]["action"] == "allow"
+        assert proc.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_python_dash_m_explains_bad_configuration() -> None:

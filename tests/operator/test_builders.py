@@ -116,6 +116,10 @@ def test_probes_and_termination_grace_cover_the_session_cap() -> None:
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     agent = objects["tutor-ab-agent"]["spec"]["template"]["spec"]["containers"][0]
     assert agent["readinessProbe"]["httpGet"]["port"] == c.AGENT_HEALTH_PORT
+    guardrail = objects["tutor-ab-guardrail"]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in guardrail["containers"][0]["env"]}
+    assert env["TUTOR_DRAIN_SETTLE_S"] == str(ctx.spec.guardrail.drain_settle_seconds) == "5"
+    assert guardrail["terminationGracePeriodSeconds"] > ctx.spec.guardrail.drain_settle_seconds
 
 
 def test_agent_name_follows_the_pool_revision() -> None:

@@ -342,6 +342,14 @@ def spec_schema() -> Schema:
             "The shared guardrail service.",
             {
                 "replicas": _int("Guardrail pods.", 1, 100, guardrail.replicas),
+                "drainSettleSeconds": _int(
+                    "After SIGTERM, how long a pod still answers checks while the Service stops sending "
+                    "it any (a refused check fails closed for the student's audio). Added to the pod's "
+                    "termination grace.",
+                    0,
+                    600,
+                    guardrail.drain_settle_seconds,
+                ),
                 "failMode": _str(
                     "closed: student input is blocked while moderation is unavailable; open: it passes "
                     "(the answer is still checked). Tutor output of severe categories always fails closed.",

@@ -205,6 +205,9 @@ class FailMode(StrEnum):
 
 class Guardrail(_Model):
     replicas: int = Field(default=2, ge=1, le=100)
+    # After SIGTERM a pod keeps answering checks this long while the Service stops sending it any
+    # (a refused check fails closed for the student's audio).
+    drain_settle_seconds: int = Field(default=5, ge=0, le=600)
     fail_mode: FailMode = FailMode.closed
     thresholds: dict[str, float] = Field(default_factory=dict, max_length=32)
     resources: Resources = Field(

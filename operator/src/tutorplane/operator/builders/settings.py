@@ -96,6 +96,7 @@ def guardrail_env(ctx: BuildContext) -> list[Obj]:
     return [
         {"name": "TUTOR_HOST", "value": "0.0.0.0"},
         {"name": "TUTOR_PORT", "value": str(c.GUARDRAIL_PORT)},
+        {"name": "TUTOR_DRAIN_SETTLE_S", "value": str(ctx.spec.guardrail.drain_settle_seconds)},
     ]
 
 

@@ -261,7 +261,8 @@ def guardrail(ctx: BuildContext) -> tuple[Obj, str]:
         "securityContext": container_security_context(),
         **http_probes(c.GUARDRAIL_PORT),
     }
-    pod = _pod(ctx, ctx.child_name("guardrail"), container, 60)
+    # Checks take seconds at most: the settle, then a short margin for the ones in flight.
+    pod = _pod(ctx, ctx.child_name("guardrail"), container, spec.drain_settle_seconds + 30)
     return _deployment(
         ctx,
         ctx.child_name("guardrail"),

@@ -28,6 +28,14 @@ class GuardrailServiceSettings(
     host: str = Field(default="127.0.0.1", description="Bind address; the pod sets 0.0.0.0.")
     port: int = Field(default=8090, ge=0, le=65535, description="HTTP port.")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body accepted.")
+    drain_settle_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="After SIGTERM, keep answering checks this long before shutting down: the Service "
+        "stops sending to a terminating pod only some seconds later, and a refused check fails closed "
+        "(the operator sets it).",
+    )
     rewrite_enabled: bool = Field(
         default=True, description="Rewrite flagged output with rewrite_model; off: the safe line is used."
     )

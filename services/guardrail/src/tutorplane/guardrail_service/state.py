@@ -15,3 +15,6 @@ class ServiceState:
     tracer: Tracer
     checker: LocalChecker | None = None
     ready: bool = False
+    # SIGTERM came: still answering checks (the settle), but /readyz says 503 so the pod leaves the
+    # Service's endpoints.
+    stopping: bool = False

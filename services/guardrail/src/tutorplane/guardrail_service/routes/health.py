@@ -19,6 +19,8 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> JSONResponse:
     state: ServiceState = request.app.state.guardrail
+    if state.stopping:
+        return JSONResponse({"status": "stopping"}, status_code=503)
     if state.ready and state.checker is not None:
         return JSONResponse({"status": "ready", "moderation_model": state.checker.moderation.model})
     return JSONResponse({"status": "not ready"}, status_code=503)
