@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 from typing import Any
 
@@ -138,9 +139,20 @@ def test_after_sigterm_new_requests_are_served_until_the_settle_ends(
         _, token = people.student()
         client = ApiClient(gateway.url)
         client.use_token(token)
+        session = client.create_session()["session_id"]
+        feed = SseReader(
+            gateway.url, f"/api/sessions/{session}/events", headers={"Authorization": f"Bearer {token}"}
+        ).start()
+        feed.next_event("ready")
+        signalled = time.monotonic()
         gateway.signal(signal.SIGTERM)
         assert httpx.get(f"{gateway.url}/readyz", timeout=5).status_code == 503
         assert client.create_session()["session_id"]  # a request that arrives meanwhile still works
+        # Open feeds are sent elsewhere only once the settle is over: told at once, they would have
+        # reconnected through a Service that still routes to this replica.
+        assert feed.next_event("reconnect", timeout=10).data["reason"]
+        assert time.monotonic() - signalled >= 1.5
+        feed.close()
         client.close()
         assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
     finally:

@@ -1,9 +1,9 @@
 """``python -m tutorplane.gateway``: serve the gateway with uvicorn (127.0.0.1:8080 by default).
 
-On SIGTERM the replica turns not-ready, tells long-lived feeds to reconnect elsewhere, keeps serving
-new requests for ``drain_settle_s`` (until the Service and the ingress have stopped sending them),
-then waits up to ``drain_grace_s`` for open turn streams before uvicorn shuts down. A second signal
-stops at once.
+On SIGTERM the replica turns not-ready and keeps serving new requests for ``drain_settle_s`` (until
+the Service and the ingress have stopped sending them); then it tells long-lived feeds to reconnect
+(to another replica by now) and waits up to ``drain_grace_s`` for open turn streams before uvicorn
+shuts down. A second signal stops at once.
 """
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ def main() -> int:
 
     def on_stop() -> None:
         log.info("stopping: not ready; %d open stream(s)", drain.open_streams)
-        drain.begin()
+        drain.stop()
 
     async def drain_streams() -> None:
         log.info(
             "draining: waiting up to %.0fs for %d open stream(s)", settings.drain_grace_s, drain.open_streams
         )
+        drain.begin()
         if not await drain.wait_idle(settings.drain_grace_s):
             log.warning("drain grace over with %d stream(s) still open", drain.open_streams)
 

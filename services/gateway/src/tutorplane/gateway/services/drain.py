@@ -1,5 +1,7 @@
-"""Graceful shutdown: after SIGTERM the replica reports not-ready, long-lived feeds are told to
-reconnect elsewhere, and open turn streams get ``drain_grace_s`` to finish before the server exits.
+"""Graceful shutdown: after SIGTERM the replica reports not-ready (``stopping``) and keeps serving
+through the settle; then (``draining``) long-lived feeds are told to reconnect elsewhere, which by
+now means another replica, and open turn streams get ``drain_grace_s`` to finish before the server
+exits.
 """
 
 from __future__ import annotations
@@ -10,13 +12,20 @@ import time
 
 class DrainState:
     def __init__(self) -> None:
+        self.stopping = False
         self.draining = False
         self.started_at: float | None = None
         self.open_streams = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def stop(self) -> None:
+        """SIGTERM: not ready any more; requests are still served."""
+        self.stopping = True
+
     def begin(self) -> None:
+        """Traffic has moved away: feeds are told to reconnect, open streams are waited for."""
+        self.stopping = True
         if not self.draining:
             self.draining = True
             self.started_at = time.monotonic()

@@ -41,7 +41,7 @@ async def readyz(request: Request) -> JSONResponse:
     if state is None:
         body = ReadyOut(ready=False, draining=False, checks={"startup": "starting"}, degraded=[])
         return JSONResponse(body.model_dump(), status_code=503)
-    draining = state.drain.draining
+    draining = state.drain.stopping
     report = await state.readiness.report(draining=draining)
     body = ReadyOut(ready=report.ready, draining=draining, checks=report.checks, degraded=report.degraded)
     return JSONResponse(body.model_dump(), status_code=200 if report.ready else 503)
