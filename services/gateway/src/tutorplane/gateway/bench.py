@@ -7,8 +7,9 @@ Starlette JSON endpoint, served by the same uvicorn on the same core, is measure
 as the baseline for light endpoints.
 
 Figures: single-turn latency, saturation throughput (closed loop), p50/p99 at 25 and 50 turns/s
-(open loop), server CPU per turn, RSS before/after saturation; health and session-create
-throughput as a ratio of the bare endpoint. Anchor (the earlier A/B backend on this kind of
+(open loop), server CPU per turn, RSS before/after saturation, and the CPU the same upstream calls
+cost through the gateway's clients with no gateway around them (the floor a turn cannot go below
+with these SDKs); health and session-create throughput as a ratio of the bare endpoint. Anchor (the earlier A/B backend on this kind of
 machine): 4.2 turns/s, ~240 ms CPU per turn, 247 ms single turn, health at 0.59x bare.
 """
 
@@ -312,6 +313,97 @@ def _load_main(conn: Any, cpu: int) -> None:
         conn.send(result)
 
 
+# --------------------------------------------------------------------------------------------
+# The upstream calls alone (runs in its own process on SERVER_CPU while the gateway is idle)
+# --------------------------------------------------------------------------------------------
+
+# How a ten-sentence turn groups its sentences at saturation: guardrail output checks (about 4.6
+# calls per turn with the input check, from the gateway's own metrics) and speech requests (3).
+CHECK_GROUPS = ((0,), (1, 2), (3, 4, 5), (6, 7, 8, 9))
+SPEECH_GROUPS = ((0,), (1, 2), (3, 4, 5, 6, 7, 8, 9))
+
+
+def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[int, float]]) -> None:
+    """What one turn's upstream calls cost through the gateway's own clients, with no gateway
+    around them: one input check, the specialist's stream, four output checks, three speech
+    requests. The gateway's CPU per turn over this is what serving, routing, the guardrail
+    pipeline, SSE, Redis and the audit add."""
+    _pin(SERVER_CPU)
+    os.environ.update(env)
+    conn.send(_run_fast(_upstream_floor(phases)))
+
+
+async def _upstream_floor(phases: list[tuple[int, float]]) -> list[dict[str, Any]]:
+    """For each (concurrency, seconds): turns made and the process CPU they took."""
+    from tutorplane.gateway.core.config import GatewaySettings
+    from tutorplane.gateway.services.speech import SpeechSynthesizer
+    from tutorplane.guardrail.decision import CheckContext
+    from tutorplane.guardrail.guard import build_checker
+    from tutorplane.guardrail.policy import Direction
+    from tutorplane.routing.clients import build_clients
+    from tutorplane.routing.specialists import build_specialists
+    from tutorplane.routing.types import Subject
+
+    settings = GatewaySettings()
+    clients = build_clients(settings)
+    checker = build_checker(
+        policy=settings.guardrail_policy(),
+        service_url=settings.guardrail_url,
+        openai_api_key=clients.openai.api_key,
+        openai_base_url=settings.openai_base_url,
+        moderation_model=settings.moderation_model,
+        rewrite_model=settings.rewrite_model,
+    )
+    math = build_specialists(clients, settings, settings).for_subject(Subject.math)
+    speech = SpeechSynthesizer(
+        clients.openai,
+        model=settings.tts_model,
+        sample_rate=settings.tts_sample_rate_hz,
+        chunk_bytes=settings.tts_chunk_bytes,
+        max_chunk_bytes=settings.tts_max_chunk_bytes,
+    )
+    context = CheckContext(session_id=str(uuid.uuid4()), source="bench")
+
+    async def turn() -> None:
+        await checker.check([QUESTION], direction=Direction.input, context=context)
+        answer = "".join([delta async for delta in math.stream(QUESTION)])
+        sentences = [f"{s.strip()}." for s in answer.split(".") if s.strip()]
+        for group in CHECK_GROUPS:
+            texts = [sentences[i] for i in group if i < len(sentences)]
+            await checker.check(texts, direction=Direction.output, context=context)
+        for group in SPEECH_GROUPS:
+            text = " ".join(sentences[i] for i in group if i < len(sentences))
+            async for _chunk in speech.stream(text, settings.math_voice):
+                pass
+
+    turns = 0
+    deadline = 0.0
+
+    async def worker() -> None:
+        nonlocal turns
+        while time.perf_counter() < deadline:
+            await turn()
+            turns += 1
+
+    results: list[dict[str, Any]] = []
+    try:
+        for concurrency, seconds in phases:
+            deadline = time.perf_counter() + 1.0  # warm-up: connection pools at their working size
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            turns = 0
+            cpu0, started = time.process_time(), time.perf_counter()
+            deadline = started + seconds
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+            results.append({"turns": turns, "cpu_s": time.process_time() - cpu0, "elapsed": elapsed})
+        return results
+    finally:
+        await clients.aclose()
+        closer = getattr(checker, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
 async def _light_by_name(
     name: str, port: int, concurrency: int, seconds: float, students: list[dict[str, str]]
 ) -> dict[str, Any]:
@@ -572,6 +664,23 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{name} {ms:.1f} ms" for name, ms in helper_ms.items())
         )
         rss_after = _rss_mb(pid)
+        floor_parent, floor_child = bench.ctx.Pipe()
+        floor = bench.ctx.Process(
+            target=_floor_main, args=(floor_child, env, [(1, phase_s / 4), (32, phase_s / 2)]), daemon=True
+        )
+        floor.start()
+        floor_single, floor_saturated = (r["cpu_s"] / max(1, r["turns"]) for r in floor_parent.recv())
+        floor.join(30)
+        print(
+            f"    the same upstream calls alone (1 model stream, 5 guardrail checks, 3 speech requests through "
+            f"the gateway's clients, no gateway): {_ms(floor_saturated)} CPU per turn, at most "
+            f"{1 / max(floor_saturated, 1e-9):.0f} turns/s on one core; the whole turn costs "
+            f"{cpu_turn / max(floor_saturated, 1e-9):.2f}x that"
+        )
+        print(
+            f"    single turn, our own CPU beyond those calls: {_ms(max(0.0, cpu_single - floor_single))} "
+            f"({_ms(cpu_single)} server CPU - {_ms(floor_single)} for the calls made one turn at a time)"
+        )
         half = max(1, round(max_tps / 2))
         for rate in dict.fromkeys((half, 25, 50)):  # half of saturation may be 25 itself
             if rate > max_tps * 1.2:
