@@ -319,8 +319,8 @@ def _load_main(conn: Any, cpu: int) -> None:
 
 # How a ten-sentence turn groups its sentences at saturation: guardrail output checks (about 4.6
 # calls per turn with the input check, from the gateway's own metrics) and speech requests (3).
-CHECK_GROUPS = ((0,), (1, 2), (3, 4, 5), (6, 7, 8, 9))
-SPEECH_GROUPS = ((0,), (1, 2), (3, 4, 5, 6, 7, 8, 9))
+CHECK_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3, 4, 5), (6, 7, 8, 9))
+SPEECH_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3, 4, 5, 6, 7, 8, 9))
 
 
 def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[int, float]]) -> None:
