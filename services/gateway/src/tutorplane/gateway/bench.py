@@ -323,7 +323,7 @@ CHECK_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3, 4, 5), (6, 7, 8, 
 SPEECH_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3, 4, 5, 6, 7, 8, 9))
 
 
-def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[int, float]]) -> None:
+def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[str, int, float]]) -> None:
     """What one turn's upstream calls cost through the gateway's own clients, with no gateway
     around them: one input check, the specialist's stream, four output checks, three speech
     requests. The gateway's CPU per turn over this is what serving, routing, the guardrail
@@ -333,9 +333,11 @@ def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[int, float]])
     conn.send(_run_fast(_upstream_floor(phases)))
 
 
-async def _upstream_floor(phases: list[tuple[int, float]]) -> list[dict[str, Any]]:
-    """For each (concurrency, seconds): turns made and the process CPU they took."""
+async def _upstream_floor(phases: list[tuple[str, int, float]]) -> list[dict[str, Any]]:
+    """For each (what, concurrency, seconds): how many were made and the process CPU they took;
+    ``turn`` is a turn's upstream calls, ``mint`` a version-B session's Realtime secret."""
     from tutorplane.gateway.core.config import GatewaySettings
+    from tutorplane.gateway.services.realtime_secrets import RealtimeMinter
     from tutorplane.gateway.services.speech import SpeechSynthesizer
     from tutorplane.guardrail.decision import CheckContext
     from tutorplane.guardrail.guard import build_checker
@@ -354,7 +356,14 @@ async def _upstream_floor(phases: list[tuple[int, float]]) -> list[dict[str, Any
         moderation_model=settings.moderation_model,
         rewrite_model=settings.rewrite_model,
     )
-    math = build_specialists(clients, settings, settings).for_subject(Subject.math)
+    specialists = build_specialists(clients, settings, settings)
+    math = specialists.for_subject(Subject.math)
+    minter = RealtimeMinter(
+        client=clients.openai,
+        base_session=specialists.english_realtime.session(),
+        ages=settings.student_age_range,
+        ttl_s=settings.realtime_secret_ttl_s,
+    )
     speech = SpeechSynthesizer(
         clients.openai,
         model=settings.tts_model,
@@ -376,26 +385,30 @@ async def _upstream_floor(phases: list[tuple[int, float]]) -> list[dict[str, Any
             async for _chunk in speech.stream(text, settings.math_voice):
                 pass
 
-    turns = 0
+    async def mint() -> None:
+        await minter.mint()
+
+    done = 0
     deadline = 0.0
 
-    async def worker() -> None:
-        nonlocal turns
+    async def worker(one: Callable[[], Any]) -> None:
+        nonlocal done
         while time.perf_counter() < deadline:
-            await turn()
-            turns += 1
+            await one()
+            done += 1
 
     results: list[dict[str, Any]] = []
     try:
-        for concurrency, seconds in phases:
+        for what, concurrency, seconds in phases:
+            one = turn if what == "turn" else mint
             deadline = time.perf_counter() + 1.0  # warm-up: connection pools at their working size
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            turns = 0
+            await asyncio.gather(*(worker(one) for _ in range(concurrency)))
+            done = 0
             cpu0, started = time.process_time(), time.perf_counter()
             deadline = started + seconds
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            await asyncio.gather(*(worker(one) for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-            results.append({"turns": turns, "cpu_s": time.process_time() - cpu0, "elapsed": elapsed})
+            results.append({"done": done, "cpu_s": time.process_time() - cpu0, "elapsed": elapsed})
         return results
     finally:
         await clients.aclose()
@@ -666,10 +679,18 @@ def main(argv: list[str] | None = None) -> int:
         rss_after = _rss_mb(pid)
         floor_parent, floor_child = bench.ctx.Pipe()
         floor = bench.ctx.Process(
-            target=_floor_main, args=(floor_child, env, [(1, phase_s / 4), (32, phase_s / 2)]), daemon=True
+            target=_floor_main,
+            args=(
+                floor_child,
+                env,
+                [("turn", 1, phase_s / 4), ("turn", 32, phase_s / 2), ("mint", 32, phase_s / 4)],
+            ),
+            daemon=True,
         )
         floor.start()
-        floor_single, floor_saturated = (r["cpu_s"] / max(1, r["turns"]) for r in floor_parent.recv())
+        floor_single, floor_saturated, mint_cpu = (
+            r["cpu_s"] / max(1, r["done"]) for r in floor_parent.recv()
+        )
         floor.join(30)
         print(
             f"    the same upstream calls alone (1 model stream, 5 guardrail checks, 3 speech requests through "
@@ -732,6 +753,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  POST /api/sessions: {create['rps']:.0f} req/s ({create['rps'] / bare_rps:.2f}x bare), "
             f"server CPU {create_cpu_ms:.2f} ms per session (a PostgreSQL insert; B also mints a Realtime "
             f"secret, A signs a LiveKit token), errors {create['errors']}"
+        )
+        print(
+            f"    a Realtime secret minted through the OpenAI SDK alone (no gateway): {_ms(mint_cpu)} CPU; 0.5x "
+            f"bare leaves {_ms(2 / bare_rps)} for a whole session request"
         )
         return 0
     finally:
