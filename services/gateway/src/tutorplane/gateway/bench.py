@@ -336,11 +336,9 @@ def _floor_main(conn: Any, env: dict[str, str], phases: list[tuple[str, int, flo
 async def _upstream_floor(phases: list[tuple[str, int, float]]) -> list[dict[str, Any]]:
     """For each (what, concurrency, seconds): how many were made and the process CPU they took;
     ``turn`` is a turn's upstream calls, ``mint`` a version-B session's Realtime secret."""
+    from tutorplane.gateway.core.build import guardrail_checker, realtime_minter, speech_synthesizer
     from tutorplane.gateway.core.config import GatewaySettings
-    from tutorplane.gateway.services.realtime_secrets import RealtimeMinter
-    from tutorplane.gateway.services.speech import SpeechSynthesizer
     from tutorplane.guardrail.decision import CheckContext
-    from tutorplane.guardrail.guard import build_checker
     from tutorplane.guardrail.policy import Direction
     from tutorplane.routing.clients import build_clients
     from tutorplane.routing.specialists import build_specialists
@@ -348,29 +346,11 @@ async def _upstream_floor(phases: list[tuple[str, int, float]]) -> list[dict[str
 
     settings = GatewaySettings()
     clients = build_clients(settings)
-    checker = build_checker(
-        policy=settings.guardrail_policy(),
-        service_url=settings.guardrail_url,
-        openai_api_key=clients.openai.api_key,
-        openai_base_url=settings.openai_base_url,
-        moderation_model=settings.moderation_model,
-        rewrite_model=settings.rewrite_model,
-    )
+    checker = guardrail_checker(settings, clients)
     specialists = build_specialists(clients, settings, settings)
     math = specialists.for_subject(Subject.math)
-    minter = RealtimeMinter(
-        client=clients.openai,
-        base_session=specialists.english_realtime.session(),
-        ages=settings.student_age_range,
-        ttl_s=settings.realtime_secret_ttl_s,
-    )
-    speech = SpeechSynthesizer(
-        clients.openai,
-        model=settings.tts_model,
-        sample_rate=settings.tts_sample_rate_hz,
-        chunk_bytes=settings.tts_chunk_bytes,
-        max_chunk_bytes=settings.tts_max_chunk_bytes,
-    )
+    minter = realtime_minter(settings, clients, specialists)
+    speech = speech_synthesizer(settings, clients)
     context = CheckContext(session_id=str(uuid.uuid4()), source="bench")
 
     async def turn() -> None:

@@ -32,10 +32,11 @@ from tutorplane.gateway.services.session_events import SessionEvents
 from tutorplane.gateway.services.speech import SpeechSynthesizer
 from tutorplane.gateway.services.turn_pipeline import TurnPipeline, Voices
 from tutorplane.gateway.services.variants import VariantConfig, VariantConfigSource
+from tutorplane.guardrail.checker import GuardrailChecker
 from tutorplane.guardrail.guard import Guardrail, build_checker
 from tutorplane.guardrail.http_client import HttpGuardrailClient
 from tutorplane.routing.clients import MissingProviderKey, ProviderClients, build_clients
-from tutorplane.routing.specialists import build_specialists
+from tutorplane.routing.specialists import Specialists, build_specialists
 from tutorplane.routing.wiring import build_router
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,41 @@ def _provider_clients(settings: GatewaySettings) -> ProviderClients:
         ) from exc
 
 
+def guardrail_checker(settings: GatewaySettings, clients: ProviderClients) -> GuardrailChecker:
+    """The guardrail service's client (or in-process checks when no service URL is set)."""
+    return build_checker(
+        policy=settings.guardrail_policy(),
+        service_url=settings.guardrail_url,
+        openai_api_key=clients.openai.api_key,
+        openai_base_url=settings.openai_base_url,
+        moderation_model=settings.moderation_model,
+        rewrite_model=settings.rewrite_model,
+        moderation_timeout_s=settings.moderation_timeout_s,
+        rewrite_timeout_s=settings.rewrite_timeout_s,
+    )
+
+
+def speech_synthesizer(settings: GatewaySettings, clients: ProviderClients) -> SpeechSynthesizer:
+    return SpeechSynthesizer(
+        clients.openai,
+        model=settings.tts_model,
+        sample_rate=settings.tts_sample_rate_hz,
+        chunk_bytes=settings.tts_chunk_bytes,
+        max_chunk_bytes=settings.tts_max_chunk_bytes,
+    )
+
+
+def realtime_minter(
+    settings: GatewaySettings, clients: ProviderClients, specialists: Specialists
+) -> RealtimeMinter:
+    return RealtimeMinter(
+        client=clients.openai,
+        base_session=specialists.english_realtime.session(),
+        ages=settings.student_age_range,
+        ttl_s=settings.realtime_secret_ttl_s,
+    )
+
+
 async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewayState:
     global _tracing_done
     if not _tracing_done:
@@ -118,29 +154,14 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
         await escalations.start()
         closers.append(escalations.aclose)
 
-        checker = build_checker(
-            policy=settings.guardrail_policy(),
-            service_url=settings.guardrail_url,
-            openai_api_key=clients.openai.api_key,
-            openai_base_url=settings.openai_base_url,
-            moderation_model=settings.moderation_model,
-            rewrite_model=settings.rewrite_model,
-            moderation_timeout_s=settings.moderation_timeout_s,
-            rewrite_timeout_s=settings.rewrite_timeout_s,
-        )
+        checker = guardrail_checker(settings, clients)
         guardrail = Guardrail(
             checker, config=settings.pipeline_config(), audit=audit, hash_key=settings.hash_key()
         )
         closers.append(guardrail.aclose)
         router = build_router(clients, settings, settings, audit=audit)
         specialists = build_specialists(clients, settings, settings)
-        speech = SpeechSynthesizer(
-            clients.openai,
-            model=settings.tts_model,
-            sample_rate=settings.tts_sample_rate_hz,
-            chunk_bytes=settings.tts_chunk_bytes,
-            max_chunk_bytes=settings.tts_max_chunk_bytes,
-        )
+        speech = speech_synthesizer(settings, clients)
         sessions = SessionDirectory(redis, pool)
         bus.on_reconnect(sessions.restore_counters)
         defaults = VariantConfig(weights=dict(settings.default_weights))
@@ -155,12 +176,7 @@ async def build_state(settings: GatewaySettings, drain: DrainState) -> GatewaySt
                 api_secret=settings.livekit_api_secret.get_secret_value(),
                 ttl=datetime.timedelta(seconds=settings.livekit_token_ttl_s),
             )
-        realtime = RealtimeMinter(
-            client=clients.openai,
-            base_session=specialists.english_realtime.session(),
-            ages=settings.student_age_range,
-            ttl_s=settings.realtime_secret_ttl_s,
-        )
+        realtime = realtime_minter(settings, clients, specialists)
 
         state_ref: dict[str, GatewayState] = {}
 
