@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -82,13 +85,13 @@ def test_escalation_replay_across_a_gateway_restart(
         second.stop()
 
 
-def test_sigterm_turns_not_ready_and_drains_the_open_turn(
-    gateway_env: dict[str, str], people: People, emulator: Any, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    logs = tmp_path_factory.mktemp("gateway-drain")
-    gateway = GatewayProcess(
-        {**gateway_env, "TUTOR_DRAIN_GRACE_S": "20"}, log_path=logs / "drain.log"
-    ).start()
+@contextlib.contextmanager
+def stopping_gateway(
+    env: dict[str, str], people: People, log_path: Path
+) -> Iterator[tuple[GatewayProcess, ApiClient, str, SseReader]]:
+    """A gateway to send SIGTERM to, a student's client, session and open page feed on it; the
+    test checks it exits cleanly."""
+    gateway = GatewayProcess(env, log_path=log_path).start()
     try:
         _, token = people.student()
         client = ApiClient(gateway.url)
@@ -98,6 +101,20 @@ def test_sigterm_turns_not_ready_and_drains_the_open_turn(
             gateway.url, f"/api/sessions/{session}/events", headers={"Authorization": f"Bearer {token}"}
         ).start()
         feed.next_event("ready")
+        yield gateway, client, session, feed
+        feed.close()
+        client.close()
+        assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        gateway.stop()
+
+
+def test_sigterm_turns_not_ready_and_drains_the_open_turn(
+    gateway_env: dict[str, str], people: People, emulator: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = {**gateway_env, "TUTOR_DRAIN_GRACE_S": "20"}
+    log = tmp_path_factory.mktemp("gateway-drain") / "drain.log"
+    with stopping_gateway(env, people, log) as (gateway, client, session, feed):
         emulator.script.messages(
             " ".join(f"Sentence number {i} is here." for i in range(6)), chunk_delay_s=0.1
         )
@@ -118,11 +135,6 @@ def test_sigterm_turns_not_ready_and_drains_the_open_turn(
         assert len([e for e in received if e.event == "sentence"]) == 6
         assert readiness and readiness[-1].status_code == 503 and readiness[-1].json()["draining"] is True
         assert feed.next_event("reconnect").data["reason"]
-        feed.close()
-        client.close()
-        assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
-    finally:
-        gateway.stop()
 
 
 def test_after_sigterm_new_requests_are_served_until_the_settle_ends(
@@ -130,20 +142,9 @@ def test_after_sigterm_new_requests_are_served_until_the_settle_ends(
 ) -> None:
     """The Service and the ingress keep sending to a terminating pod for some seconds: an idle
     replica must not close its port at once, or those requests fail."""
-    logs = tmp_path_factory.mktemp("gateway-settle")
-    gateway = GatewayProcess(
-        {**gateway_env, "TUTOR_DRAIN_GRACE_S": "20", "TUTOR_DRAIN_SETTLE_S": "2"},
-        log_path=logs / "settle.log",
-    ).start()
-    try:
-        _, token = people.student()
-        client = ApiClient(gateway.url)
-        client.use_token(token)
-        session = client.create_session()["session_id"]
-        feed = SseReader(
-            gateway.url, f"/api/sessions/{session}/events", headers={"Authorization": f"Bearer {token}"}
-        ).start()
-        feed.next_event("ready")
+    env = {**gateway_env, "TUTOR_DRAIN_GRACE_S": "20", "TUTOR_DRAIN_SETTLE_S": "2"}
+    log = tmp_path_factory.mktemp("gateway-settle") / "settle.log"
+    with stopping_gateway(env, people, log) as (gateway, client, _session, feed):
         signalled = time.monotonic()
         gateway.signal(signal.SIGTERM)
         assert httpx.get(f"{gateway.url}/readyz", timeout=5).status_code == 503
@@ -152,8 +153,3 @@ def test_after_sigterm_new_requests_are_served_until_the_settle_ends(
         # reconnected through a Service that still routes to this replica.
         assert feed.next_event("reconnect", timeout=10).data["reason"]
         assert time.monotonic() - signalled >= 1.5
-        feed.close()
-        client.close()
-        assert gateway.proc is not None and gateway.proc.wait(30) in (0, -signal.SIGTERM)
-    finally:
-        gateway.stop()
