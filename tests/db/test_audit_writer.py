@@ -8,6 +8,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -231,6 +232,33 @@ async def test_a_rejected_row_fails_alone_and_its_neighbours_are_written(
         "SELECT turn_index FROM routing_decisions WHERE session_id = $1 ORDER BY id", session_id
     )
     assert [r["turn_index"] for r in rows] == [0, 1, 3]
+
+
+async def test_a_row_written_again_is_not_a_failure_but_a_different_one_on_its_key_is(
+    db_pool: asyncpg.Pool, session_id: uuid.UUID
+) -> None:
+    """Delivery is at least once: a batch whose COMMIT succeeded but whose reply was lost is written
+    again, and the transcript's unique key refuses it. Those rows are stored, so nothing was lost and
+    nothing may be counted as a failure; a different row on the same key still is one."""
+    writer = AuditWriter(db_pool, backoff_base_s=0.001)
+    writer.start()
+    first = {**turn(session_id, 0), "created_at": datetime.now(UTC)}
+    writer.submit("transcript_turns", first)
+    assert await writer.flush(timeout=10)
+    already = metric("tutorplane_audit_already_written_total", "transcript_turns")
+    writer.submit("transcript_turns", first)  # the same row again
+    writer.submit("transcript_turns", {**first, "content": "something else"})  # a real clash
+    writer.submit("transcript_turns", turn(session_id, 1))
+    assert await writer.flush(timeout=10)
+    await writer.aclose()
+    assert writer.stats.written == {"transcript_turns": 2}
+    assert writer.stats.already_written == {"transcript_turns": 1}
+    assert writer.stats.failed == {"transcript_turns": 1}
+    assert metric("tutorplane_audit_already_written_total", "transcript_turns") == already + 1
+    rows = await db_pool.fetch(
+        "SELECT turn_index, content FROM transcript_turns WHERE session_id = $1 ORDER BY id", session_id
+    )
+    assert [(r["turn_index"], r["content"]) for r in rows] == [(0, "turn 0"), (1, "turn 1")]
 
 
 async def test_overflow_is_counted_and_submit_never_blocks(

@@ -10,7 +10,9 @@ transaction, rows in submit order (so per-table order is kept). Outcomes:
   (``tutorplane_audit_retries_total{table}``); after that every row is logged at ERROR with its
   content and counted in ``tutorplane_audit_write_failures_total{table}``
 * permanent failure (a CHECK/FK violation, bad value): the batch is split and rows are written one
-  by one, so only the offending row fails (logged and counted like above), the rest are written
+  by one, so only the offending row fails (logged and counted like above), the rest are written; a
+  row refused by a unique key that is already stored with exactly its values (a retried batch whose
+  COMMIT had succeeded) counts as ``tutorplane_audit_already_written_total{table}``, not a failure
 * queue full (the database has been away for a long time): the new row is logged at WARNING and
   counted in ``tutorplane_audit_dropped_total{table}``
 
@@ -36,7 +38,7 @@ from typing import Any
 import asyncpg
 from tutorplane.common.metrics import counter, gauge, histogram
 from tutorplane.db.pool import dumps
-from tutorplane.db.tables import insert_sql, validate_row
+from tutorplane.db.tables import AUDIT_TABLES, insert_sql, stored_sql, validate_row
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,12 @@ WRITES = counter("tutorplane_audit_writes_total", "Audit rows written.", ["table
 FAILURES = counter(
     "tutorplane_audit_write_failures_total",
     "Audit rows given up after retries, rejected by the database or unwritten at shutdown (each is logged).",
+    ["table"],
+)
+ALREADY_WRITTEN = counter(
+    "tutorplane_audit_already_written_total",
+    "Audit rows found already stored, with the same values, when written again (at-least-once delivery: "
+    "a retried batch whose COMMIT had succeeded). Nothing is lost.",
     ["table"],
 )
 DROPPED = counter(
@@ -81,6 +89,7 @@ class AuditStats:
     """This writer's own counts (the Prometheus counters are process-wide)."""
 
     written: Counter[str] = field(default_factory=Counter)
+    already_written: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
@@ -117,6 +126,10 @@ class AuditWriter:
         if linger_s < 0:
             raise ValueError("linger_s must be >= 0")
         self._pool = pool
+        # Every table's series exist from start-up at 0: "no row lost" reads as 0, not as no data.
+        for table in AUDIT_TABLES:
+            for family in (WRITES, ALREADY_WRITTEN, FAILURES, DROPPED):
+                family.labels(table=table)
         self.linger_s = linger_s
         self.max_retries = max_retries
         self.batch_size = batch_size
@@ -240,7 +253,10 @@ class AuditWriter:
             except Exception as exc:
                 if not is_transient(exc):
                     if len(items) == 1:
-                        self._fail(items[0], f"rejected by the database: {type(exc).__name__}: {exc}")
+                        if isinstance(exc, asyncpg.UniqueViolationError) and await self._stored(items[0]):
+                            self._already_written(items[0])
+                        else:
+                            self._fail(items[0], f"rejected by the database: {type(exc).__name__}: {exc}")
                         return
                     # Isolate the offending row(s); the others are still written, in order.
                     for item in items:
@@ -293,6 +309,19 @@ class AuditWriter:
                 if run:
                     await self._insert_run(conn, run)
 
+    async def _stored(self, item: _Item) -> bool:
+        """The row is already stored with exactly these values (False when that cannot be read)."""
+        try:
+            async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                return bool(
+                    await conn.fetchval(
+                        stored_sql(item.table, item.columns), *(item.row[c] for c in item.columns)
+                    )
+                )
+        except Exception as exc:
+            log.warning("could not read back a refused audit row (%s: %s)", type(exc).__name__, exc)
+            return False
+
     @staticmethod
     async def _insert_run(conn: asyncpg.Connection, run: list[_Item]) -> None:
         columns = run[0].columns
@@ -305,6 +334,12 @@ class AuditWriter:
     def _succeed(self, item: _Item) -> None:
         WRITES.labels(table=item.table).inc()
         self.stats.written[item.table] += 1
+        self._finish(item)
+
+    def _already_written(self, item: _Item) -> None:
+        ALREADY_WRITTEN.labels(table=item.table).inc()
+        self.stats.already_written[item.table] += 1
+        log.info("audit row was already stored (written again after a retry)", extra={"table": item.table})
         self._finish(item)
 
     def _fail(self, item: _Item, reason: str) -> None:
