@@ -282,8 +282,11 @@ def test_alerts_cover_latency_errors_guardrail_blocks_and_saturation() -> None:
         "TutorplaneGuardrailBlockRateHigh",
         "TutorplaneAgentPoolSaturated",
         "TutorplaneGuardrailUnavailable",
+        "TutorplaneAuditRowsLost",
         "TutorplaneOperatorDown",
     } <= set(alerts)
+    lost = alerts["TutorplaneAuditRowsLost"]["expr"]
+    assert "tutorplane_audit_write_failures_total" in lost and "tutorplane_audit_dropped_total" in lost
     unavailable = alerts["TutorplaneGuardrailUnavailable"]
     assert "tutorplane_guardrail_client_errors_total" in unavailable["expr"]
     assert " or " in unavailable["expr"]  # still a ratio when no check has succeeded since a restart
