@@ -8,11 +8,20 @@ import asyncio
 import uuid
 
 import pytest
+from livekit import rtc
 from tutorplane.agent.agents.english import EnglishFallbackAgent, EnglishRealtimeAgent
 from tutorplane.agent.agents.math import MathAgent
 from tutorplane.agent.handoff import TRANSITION_LINES
 from tutorplane.agent.metadata import DispatchKind, JobMetadata
-from tutorplane.agent.testing import AgentHarness, RecordingDispatcher, emulator_agent_settings, wait_until
+from tutorplane.agent.partner import PartnerWatch
+from tutorplane.agent.testing import (
+    AgentHarness,
+    RecordingDispatcher,
+    StandInParticipant,
+    StandInRoom,
+    emulator_agent_settings,
+    wait_until,
+)
 from tutorplane.agent.worker import watch_realtime_failure
 
 pytestmark = pytest.mark.integration
@@ -207,3 +216,76 @@ async def test_realtime_text_is_guarded_before_it_is_shown(emulator, native_audi
         assert "knight" in said and "blood" not in said
         await h.settle()
         assert h.sink.events("guardrail")[-1]["action"] == "block"
+
+
+# ------------------------------------------------------------------ the partner must come
+
+
+def joined(room: StandInRoom, identity: str) -> None:
+    room.emit(
+        "participant_connected", StandInParticipant(identity, kind=rtc.ParticipantKind.PARTICIPANT_KIND_AGENT)
+    )
+
+
+async def test_the_pipeline_leaves_only_once_the_english_worker_has_joined(agent_settings) -> None:
+    dispatcher = RecordingDispatcher()
+    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 5.0})
+    async with AgentHarness(settings, dispatcher=dispatcher) as h:
+        room = StandInRoom()
+        h.services.partner = PartnerWatch(room)
+        session_closed = closed(h.session)
+        await h.ask("How do you spell necessary in English?")
+        assert len(dispatcher.calls) == 1
+        room.emit("participant_connected", StandInParticipant("teacher-2"))  # not an agent
+        await asyncio.sleep(0.2)
+        assert not session_closed.done()  # the transition was heard, but nobody has come yet
+        joined(room, "agent-AJ_english")
+        await asyncio.wait_for(session_closed, 5)
+        assert dispatcher.withdrawn == []
+
+
+async def test_no_english_worker_comes_so_the_pipeline_answers_itself(agent_settings) -> None:
+    """Every English worker full or down: LiveKit holds the dispatch, nobody joins. The student is
+    not left in a silent room: the dispatch is withdrawn and the pipeline answers in English."""
+    dispatcher = RecordingDispatcher()
+    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 0.3})
+    async with AgentHarness(settings, dispatcher=dispatcher) as h:
+        h.services.partner = PartnerWatch(StandInRoom())
+        session_closed = closed(h.session)
+        await h.ask("How do you spell necessary in English?")
+        [call] = dispatcher.calls
+        await wait_until(lambda: dispatcher.withdrawn, timeout=5)
+        assert dispatcher.withdrawn[0].agent_name == call.agent_name
+        await wait_until(lambda: isinstance(h.session.current_agent, EnglishFallbackAgent), timeout=5)
+        await wait_until(lambda: h.transcript() and h.transcript()[-1][0] == "english", timeout=10)
+        assert not session_closed.done()
+        assert h.state.english_realtime_down and not h.state.handing_over
+
+
+async def test_no_pipeline_worker_comes_so_the_english_tutor_stays(emulator) -> None:
+    settings = emulator_agent_settings(emulator, agent_role="english", handoff_join_timeout_s=0.3)
+    dispatcher = RecordingDispatcher()
+    metadata = JobMetadata(kind=DispatchKind.to_english, session_id=uuid.uuid4(), question="What is a noun?")
+    emulator.script.realtime("A noun names a person, place or thing.")
+    async with AgentHarness(settings, metadata=metadata, dispatcher=dispatcher) as h:
+        h.services.partner = PartnerWatch(StandInRoom())
+        await wait_until(lambda: any(m["speaker"] == "english" for m in h.recorder.published))
+        emulator.script.realtime(
+            "Let me pass you back to your main tutor.",
+            tool_calls=[
+                {
+                    "name": "hand_back",
+                    "arguments": {"question": "What is 7 times 8?", "reason": "other_subject"},
+                }
+            ],
+        )
+        emulator.script.realtime("I'm staying with you. Ask me that again in a moment.")
+        session_closed = closed(h.session)
+        await h.ask("Can you help me with 7 times 8?")
+        await wait_until(lambda: dispatcher.withdrawn, timeout=10)
+        await wait_until(
+            lambda: any("staying with you" in m["content"] for m in h.recorder.published), timeout=10
+        )
+        sent = str(emulator.script.requests("realtime"))
+        assert "did not join after all" in sent  # the instruction reached the Realtime model
+        assert not session_closed.done() and not h.state.handing_over

@@ -6,49 +6,40 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from livekit import rtc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tutorplane.agent.metadata import DispatchKind, JobMetadata
 from tutorplane.agent.session import SESSION_CAP_LINE, TEACHER_JOINED_LINE, start_session_cap, watch_teachers
-from tutorplane.agent.testing import AgentHarness, RecordingDispatcher, emulator_agent_settings, wait_until
+from tutorplane.agent.testing import (
+    AgentHarness,
+    RecordingDispatcher,
+    StandInParticipant,
+    StandInRoom,
+    emulator_agent_settings,
+    wait_until,
+)
 from tutorplane.common.telemetry import SESSION_ID_ATTR, USER_ID_ATTR
 from tutorplane.guardrail.policy import SafeLines
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class Participant:
-    identity: str
-    attributes: dict[str, str] = field(default_factory=dict)
-
-
-class Room(rtc.EventEmitter[str]):
-    """The two room events teacher presence listens to (a LiveKit room needs a server)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.remote_participants: dict[str, Participant] = {}
-
-
 async def test_teacher_joining_is_announced_and_shown(agent_settings) -> None:
     async with AgentHarness(agent_settings) as h:
-        room = Room()
+        room = StandInRoom()
         watch_teachers(room, h.services, h.session)
-        room.emit("participant_connected", Participant("student-7"))
+        room.emit("participant_connected", StandInParticipant("student-7"))
         assert not h.state.teacher_present
-        room.emit("participant_connected", Participant("t-1", {"role": "teacher"}))
+        room.emit("participant_connected", StandInParticipant("t-1", {"role": "teacher"}))
         await wait_until(lambda: any(c == TEACHER_JOINED_LINE for _, c in h.transcript()))
         await h.settle()
         presence = [e for e in h.sink.events("state") if "teacher_present" in e]
         assert presence[-1]["teacher_present"] is True
-        room.emit("participant_disconnected", Participant("t-1", {"role": "teacher"}))
+        room.emit("participant_disconnected", StandInParticipant("t-1", {"role": "teacher"}))
         await h.settle()
         assert [e for e in h.sink.events("state") if "teacher_present" in e][-1]["teacher_present"] is False
 

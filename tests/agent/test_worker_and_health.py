@@ -321,6 +321,10 @@ async def test_livekit_dispatcher_sends_the_request_message_with_json_metadata(
         assert isinstance(request, api.CreateAgentDispatchRequest)
         assert (request.agent_name, request.room) == ("tutor-a-english", "room-9")
         assert JobMetadata.parse(request.metadata) == metadata
+        # A dispatch no worker took is withdrawn (the handing-over session keeps the student).
+        await dispatcher.withdraw(receipt)
+        [deleted] = fake_livekit.deleted
+        assert (deleted.dispatch_id, deleted.room) == ("AD_1", "room-9")
 
         fake_livekit.dispatch_status = 500
         with pytest.raises(DispatchError, match="could not dispatch 'tutor-a-english'"):

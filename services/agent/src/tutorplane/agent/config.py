@@ -132,6 +132,14 @@ class AgentSettings(
         description="A session handing over to another worker closes when its transition line has "
         "played out; this is the upper bound if playout never completes.",
     )
+    handoff_join_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=120,
+        description="After a handover's transition line, how long the session waits for the other "
+        "worker to join the room; if none does (every worker full or down), the dispatch is withdrawn and "
+        "this session keeps the student.",
+    )
     min_endpointing_delay_s: float = Field(default=0.4, ge=0, le=5)
     max_endpointing_delay_s: float = Field(default=2.0, ge=0, le=10)
 

@@ -36,6 +36,10 @@ class AgentDispatcher(Protocol):
         """Ask LiveKit to start ``agent_name`` in ``room`` with ``metadata``; raise DispatchError on failure."""
         ...
 
+    async def withdraw(self, receipt: DispatchReceipt) -> None:
+        """Delete a dispatch no worker has taken; raise DispatchError on failure."""
+        ...
+
 
 class LiveKitDispatcher:
     """Explicit agent dispatch through the LiveKit server API."""
@@ -76,6 +80,12 @@ class LiveKitDispatcher:
             )
             raise DispatchError(f"could not dispatch {agent_name!r} into room {room!r}: {exc}") from exc
         return DispatchReceipt(dispatch_id=created.id, agent_name=agent_name, room=room)
+
+    async def withdraw(self, receipt: DispatchReceipt) -> None:
+        try:
+            await self._client().agent_dispatch.delete_dispatch(receipt.dispatch_id, receipt.room)
+        except Exception as exc:
+            raise DispatchError(f"could not withdraw dispatch {receipt.dispatch_id}: {exc}") from exc
 
     async def aclose(self) -> None:
         if self._lkapi is not None:

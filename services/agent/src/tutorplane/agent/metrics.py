@@ -71,6 +71,11 @@ GUARDRAIL_ACTIONS = counter(
     "Guardrail decisions on student input and agent speech.",
     ("direction", "action", "category"),
 )
+HANDOFFS_NOT_JOINED = counter(
+    "tutorplane_agent_handoffs_not_joined_total",
+    "Handovers to another worker that no worker took within handoff_join_timeout_s (the student stayed).",
+    ("agent_name",),
+)
 HANDOFFS = counter(
     "tutorplane_agent_handoffs_total",
     "Handoffs between agents (in_session, dispatch to another worker, or fallback).",

@@ -16,6 +16,7 @@ from tutorplane.agent.dispatch import AgentDispatcher
 from tutorplane.agent.escalation import Escalations
 from tutorplane.agent.events import EventBus
 from tutorplane.agent.handoff_targets import HandoffTargets
+from tutorplane.agent.partner import PartnerWatch
 from tutorplane.agent.providers import ProviderFactory
 from tutorplane.agent.speech_guard import SpeechGuard
 from tutorplane.agent.state import SessionState
@@ -40,6 +41,8 @@ class SessionServices:
     escalations: Escalations = field(init=False)
     # Agent names handoffs are dispatched to (the pool revision in service).
     targets: HandoffTargets = field(init=False)
+    # Agents joining the room (set when there is a room): a handover waits for its partner.
+    partner: PartnerWatch | None = None
 
     def __post_init__(self) -> None:
         if self.providers is None:

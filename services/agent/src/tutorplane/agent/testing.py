@@ -75,11 +75,28 @@ class DispatchCall:
     raw: str
 
 
+@dataclass
+class StandInParticipant:
+    identity: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    kind: int = rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD
+
+
+class StandInRoom(rtc.EventEmitter[str]):
+    """The room events the session listens to (teachers and agents joining and leaving); a LiveKit
+    room needs a server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote_participants: dict[str, StandInParticipant] = {}
+
+
 class RecordingDispatcher:
     """Records dispatches; ``fail_with`` makes the next ones raise :class:`DispatchError`."""
 
     def __init__(self, *, fail_with: str | None = None) -> None:
         self.calls: list[DispatchCall] = []
+        self.withdrawn: list[DispatchReceipt] = []
         self.fail_with = fail_with
 
     async def dispatch(self, *, agent_name: str, room: str, metadata: JobMetadata) -> DispatchReceipt:
@@ -89,6 +106,9 @@ class RecordingDispatcher:
         # What the other worker will read from ctx.job.metadata.
         self.calls.append(DispatchCall(agent_name, room, JobMetadata.parse(raw), raw))
         return DispatchReceipt(dispatch_id=f"AD_{len(self.calls)}", agent_name=agent_name, room=room)
+
+    async def withdraw(self, receipt: DispatchReceipt) -> None:
+        self.withdrawn.append(receipt)
 
 
 class RecordingSink:
@@ -254,8 +274,9 @@ class FakeLiveKitServer:
 
     * ``/agent`` websocket: answers the worker's ``register`` with a ``RegisterWorkerResponse`` and
       records every later ``WorkerMessage`` (status updates: available/full, load).
-    * ``/twirp/livekit.AgentDispatchService/CreateDispatch``: checks the bearer token was signed
-      with the API secret, records the request, answers with an ``AgentDispatch``.
+    * ``/twirp/livekit.AgentDispatchService/CreateDispatch`` and ``DeleteDispatch``: check the
+      bearer token was signed with the API secret, record the request, answer with an
+      ``AgentDispatch``.
     * :meth:`offer_job` asks the worker whether it takes a job (an ``AvailabilityRequest``, what
       LiveKit sends before assigning one) and returns its answer.
 
@@ -270,6 +291,7 @@ class FakeLiveKitServer:
         self.registrations: list[agent_proto.RegisterWorkerRequest] = []
         self.worker_messages: list[agent_proto.WorkerMessage] = []
         self.dispatches: list[agent_dispatch.CreateAgentDispatchRequest] = []
+        self.deleted: list[agent_dispatch.DeleteAgentDispatchRequest] = []
         self.dispatch_status = 200
         self.availability: dict[str, bool] = {}  # job id -> the worker's answer to an offer
         self.port = 0
@@ -347,6 +369,18 @@ class FakeLiveKitServer:
         )
         return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
 
+    async def _delete_dispatch(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        try:
+            api.TokenVerifier(self.api_key, self.api_secret).verify(token)
+        except Exception:
+            return web.json_response({"code": "unauthenticated", "msg": "bad token"}, status=401)
+        req = agent_dispatch.DeleteAgentDispatchRequest()
+        req.ParseFromString(await request.read())
+        self.deleted.append(req)
+        reply = agent_dispatch.AgentDispatch(id=req.dispatch_id, room=req.room)
+        return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
+
     def start(self) -> FakeLiveKitServer:
         def run() -> None:
             loop = asyncio.new_event_loop()
@@ -354,6 +388,7 @@ class FakeLiveKitServer:
             app = web.Application()
             app.router.add_get("/agent", self._agent_ws)
             app.router.add_post("/twirp/livekit.AgentDispatchService/CreateDispatch", self._create_dispatch)
+            app.router.add_post("/twirp/livekit.AgentDispatchService/DeleteDispatch", self._delete_dispatch)
             runner = web.AppRunner(app)
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, "127.0.0.1", 0)

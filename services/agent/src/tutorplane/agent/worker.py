@@ -33,6 +33,7 @@ from tutorplane.agent.config import AgentRole, AgentSettings, JobExecutor
 from tutorplane.agent.events import LocalParticipantSink
 from tutorplane.agent.health import HealthServer, WorkerReadiness
 from tutorplane.agent.metadata import JobMetadata, MetadataError
+from tutorplane.agent.partner import PartnerWatch
 from tutorplane.agent.session import (
     build_services,
     english_session,
@@ -141,6 +142,7 @@ async def entrypoint(ctx: JobContext) -> None:
     state = new_state(settings, metadata, ctx.room.name)
     services = build_services(settings, resources, state, LocalParticipantSink(ctx.room))
     services.store_rows = not console
+    services.partner = PartnerWatch(ctx.room)
 
     realtime: Any = None
     if settings.agent_role == AgentRole.english:

@@ -16,6 +16,7 @@ The instructions are given to the ``Agent``; ``RealtimeModel`` takes none.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import ClassVar, Literal
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 HANDED_BACK_REPLY = (
     "Handed back to the main tutor. Say one short, friendly sentence that the main tutor will help "
     "now. Do not answer the question yourself."
+)
+MAIN_TUTOR_AWAY = (
+    "The main tutor did not join after all. Tell the student kindly that you are staying with them: you "
+    "can keep helping with English, or they can ask their question again in a moment."
 )
 HAND_BACK_UNAVAILABLE = (
     "The main tutor cannot take over right now. Tell the student kindly that you can keep helping "
@@ -196,8 +201,10 @@ class EnglishRealtimeAgent(TutorAgent):
             question=truncate_question(self.services.guard.mask(handback.question)) or None,
             reason=handback.reason.value,
         )
+        if self.services.partner is not None:
+            self.services.partner.expect()
         try:
-            await dispatcher.dispatch(
+            receipt = await dispatcher.dispatch(
                 agent_name=self.services.targets.pipeline(), room=state.room_name, metadata=metadata
             )
         except DispatchError as exc:
@@ -212,8 +219,14 @@ class EnglishRealtimeAgent(TutorAgent):
             question=handback.question,
         )
         state.handing_over = True
+
+        async def stay() -> None:
+            # No pipeline worker came (all full or down): the student is not left alone.
+            with contextlib.suppress(RuntimeError):
+                self.session.generate_reply(instructions=MAIN_TUTOR_AWAY)
+
         self.services.tasks.spawn(
-            close_after_playout(context, self.services.settings.handoff_close_timeout_s),
+            close_after_playout(context, self.services, receipt, take_back=stay),
             name="close-after-handback",
         )
         return HANDED_BACK_REPLY

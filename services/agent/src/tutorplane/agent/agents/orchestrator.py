@@ -21,13 +21,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from livekit.agents import Agent, RunContext, function_tool, llm
 from livekit.agents.voice import ModelSettings
 from tutorplane.agent import metrics
 from tutorplane.agent.agents.base import handover_context, publish_routing, route_in_code
-from tutorplane.agent.dispatch import DispatchError
+from tutorplane.agent.dispatch import DispatchError, DispatchReceipt
 from tutorplane.agent.guarded_agent import TutorAgent, tool_call_chunk
 from tutorplane.agent.handoff import RETURN_GREETING, TRANSITION_LINES, record_handoff
 from tutorplane.agent.metadata import DispatchKind, continuation, truncate_question
@@ -246,8 +247,10 @@ class OrchestratorAgent(TutorAgent):
             and dispatcher is not None
         ):
             metadata = continuation(self.state, DispatchKind.to_english, question=truncate_question(question))
+            if self.services.partner is not None:
+                self.services.partner.expect()
             try:
-                await dispatcher.dispatch(
+                receipt = await dispatcher.dispatch(
                     agent_name=self.services.targets.english(), room=self.state.room_name, metadata=metadata
                 )
             except DispatchError as exc:
@@ -267,8 +270,19 @@ class OrchestratorAgent(TutorAgent):
                     question=question,
                 )
                 self.state.handing_over = True
+
+                async def answer_here() -> None:
+                    # No English worker came (all full or down): answer in this session after all.
+                    from tutorplane.agent.agents.english import EnglishFallbackAgent
+
+                    self.state.english_realtime_down = True
+                    agent, _ = self._hand_to(
+                        context, "english_fallback", EnglishFallbackAgent, question_summary, mode="fallback"
+                    )
+                    context.session.update_agent(agent)
+
                 self.services.tasks.spawn(
-                    close_after_playout(context, settings.handoff_close_timeout_s),
+                    close_after_playout(context, self.services, receipt, take_back=answer_here),
                     name="close-after-handover",
                 )
                 return TRANSITION_LINES["english"]
@@ -307,11 +321,44 @@ class OrchestratorAgent(TutorAgent):
         return specialist, TRANSITION_LINES[to_key]
 
 
-async def close_after_playout(context: RunContext, timeout_s: float) -> None:
+async def close_after_playout(
+    context: RunContext,
+    services: SessionServices,
+    receipt: DispatchReceipt | None = None,
+    *,
+    take_back: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Close this session once the transition line has been heard (never ``interrupt()``: that
-    silenced the transition in an earlier system). Bounded by ``timeout_s``."""
+    silenced the transition in an earlier system; bounded by ``handoff_close_timeout_s``) and the
+    worker it handed over to has joined the room.
+
+    LiveKit holds a dispatch no worker takes (all of them full, crashing, or none registered): if no
+    agent joins within ``handoff_join_timeout_s``, the dispatch is withdrawn and ``take_back()``
+    keeps the student in this session. Without a room to watch (text mode) it closes at once.
+    """
+    settings = services.settings
     try:
-        await asyncio.wait_for(context.speech_handle.wait_for_playout(), timeout_s)
+        await asyncio.wait_for(context.speech_handle.wait_for_playout(), settings.handoff_close_timeout_s)
     except TimeoutError:
         log.warning("transition playout did not finish in time; closing the session anyway")
-    await context.session.aclose()
+    partner = services.partner
+    if (
+        partner is None
+        or receipt is None
+        or take_back is None
+        or await partner.arrived(settings.handoff_join_timeout_s)
+    ):
+        await context.session.aclose()
+        return
+    log.warning(
+        "no worker joined after the handover; keeping the student here",
+        extra={"agent_name": receipt.agent_name, "wait_s": settings.handoff_join_timeout_s},
+    )
+    metrics.HANDOFFS_NOT_JOINED.labels(receipt.agent_name).inc()
+    if services.dispatcher is not None:
+        try:
+            await services.dispatcher.withdraw(receipt)
+        except DispatchError as exc:
+            log.warning("could not withdraw the dispatch", extra={"error": str(exc)})
+    services.state.handing_over = False
+    await take_back()
