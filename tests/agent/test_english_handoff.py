@@ -20,6 +20,7 @@ from tutorplane.agent.testing import (
     StandInParticipant,
     StandInRoom,
     emulator_agent_settings,
+    script_hand_back,
     wait_until,
 )
 from tutorplane.agent.worker import watch_realtime_failure
@@ -107,15 +108,7 @@ async def test_english_worker_answers_the_carried_question_then_hands_back(emula
         assert h.state.skip_next_user_turns == 0
 
         # The student asks for math: the Realtime model hands back with the question.
-        emulator.script.realtime(
-            "Let me pass you back to your main tutor.",
-            tool_calls=[
-                {
-                    "name": "hand_back",
-                    "arguments": {"question": "What is 7 times 8?", "reason": "other_subject"},
-                }
-            ],
-        )
+        script_hand_back(emulator)
         session_closed = closed(h.session)
         await h.ask("Can you help me with 7 times 8?")
         await wait_until(lambda: dispatcher.calls)
@@ -270,15 +263,7 @@ async def test_no_pipeline_worker_comes_so_the_english_tutor_stays(emulator) -> 
     async with AgentHarness(settings, metadata=metadata, dispatcher=dispatcher) as h:
         h.services.partner = PartnerWatch(StandInRoom())
         await wait_until(lambda: any(m["speaker"] == "english" for m in h.recorder.published))
-        emulator.script.realtime(
-            "Let me pass you back to your main tutor.",
-            tool_calls=[
-                {
-                    "name": "hand_back",
-                    "arguments": {"question": "What is 7 times 8?", "reason": "other_subject"},
-                }
-            ],
-        )
+        script_hand_back(emulator)
         emulator.script.realtime("I'm staying with you. Ask me that again in a moment.")
         session_closed = closed(h.session)
         await h.ask("Can you help me with 7 times 8?")

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from tutorplane.agent.handoff_targets import HandoffTargets
 from tutorplane.agent.metadata import DispatchKind, JobMetadata
-from tutorplane.agent.testing import AgentHarness, RecordingDispatcher, emulator_agent_settings, wait_until
+from tutorplane.agent.testing import (
+    AgentHarness,
+    RecordingDispatcher,
+    emulator_agent_settings,
+    script_hand_back,
+    wait_until,
+)
 from tutorplane.common.variants import VariantConfig, VariantConfigSource
 
 OWN = {"pipeline_agent_name": "tutor-a-rev1", "english_agent_name": "tutor-a-rev1-english"}
@@ -71,15 +77,7 @@ async def test_an_old_english_worker_hands_back_to_the_pipeline_in_service(emula
     emulator.script.realtime("A noun names a person, place or thing.")
     async with AgentHarness(settings, metadata=metadata, dispatcher=dispatcher) as h:
         await wait_until(lambda: any(m["speaker"] == "english" for m in h.recorder.published))
-        emulator.script.realtime(
-            "Let me pass you back to your main tutor.",
-            tool_calls=[
-                {
-                    "name": "hand_back",
-                    "arguments": {"question": "What is 7 times 8?", "reason": "other_subject"},
-                }
-            ],
-        )
+        script_hand_back(emulator)
         await h.ask("Can you help me with 7 times 8?")
         await wait_until(lambda: dispatcher.calls)
         [call] = dispatcher.calls

@@ -168,6 +168,14 @@ class CapturingAudioOutput(io.AudioOutput):
 # --------------------------------------------------------------------------------------------
 
 
+def script_hand_back(emulator: Any, question: str = "What is 7 times 8?") -> None:
+    """The English Realtime model's next reply hands the student back for another subject."""
+    emulator.script.realtime(
+        "Let me pass you back to your main tutor.",
+        tool_calls=[{"name": "hand_back", "arguments": {"question": question, "reason": "other_subject"}}],
+    )
+
+
 def emulator_agent_settings(emulator: Any, **overrides: Any) -> AgentSettings:
     """Settings with every provider pointed at a running emulator (no retries, short timeouts)."""
     values: dict[str, Any] = {
@@ -351,12 +359,18 @@ class FakeLiveKitServer:
         await wait_until(lambda: job_id in self.availability, timeout=10.0)
         return self.availability[job_id]
 
-    async def _create_dispatch(self, request: web.Request) -> web.Response:
+    def _unauthenticated(self, request: web.Request) -> web.Response | None:
+        """A 401 unless the bearer token was signed with the API secret."""
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         try:
             api.TokenVerifier(self.api_key, self.api_secret).verify(token)
         except Exception:
             return web.json_response({"code": "unauthenticated", "msg": "bad token"}, status=401)
+        return None
+
+    async def _create_dispatch(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthenticated(request)) is not None:
+            return refused
         if self.dispatch_status != 200:
             return web.json_response(
                 {"code": "internal", "msg": "scripted failure"}, status=self.dispatch_status
@@ -370,11 +384,8 @@ class FakeLiveKitServer:
         return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
 
     async def _delete_dispatch(self, request: web.Request) -> web.Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        try:
-            api.TokenVerifier(self.api_key, self.api_secret).verify(token)
-        except Exception:
-            return web.json_response({"code": "unauthenticated", "msg": "bad token"}, status=401)
+        if (refused := self._unauthenticated(request)) is not None:
+            return refused
         req = agent_dispatch.DeleteAgentDispatchRequest()
         req.ParseFromString(await request.read())
         self.deleted.append(req)
