@@ -6,6 +6,7 @@ must be handed to a worker that takes jobs: the names in the published variant c
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import uuid
@@ -23,6 +24,7 @@ from tutorplane.agent.testing import (
 )
 from tutorplane.common.variants import VariantConfig, VariantConfigSource
 
+_STAMPS = itertools.count(1)
 OWN = {"pipeline_agent_name": "tutor-a-rev1", "english_agent_name": "tutor-a-rev1-english"}
 IN_SERVICE = {"A": "tutor-a-rev2"}, {"A": "tutor-a-rev2-english"}
 
@@ -35,6 +37,9 @@ def publish(path: Path, agent_names: dict[str, str], english_names: dict[str, st
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(config), encoding="utf-8")
     os.replace(tmp, path)
+    # A new mtime each time, also where the file system keeps whole seconds only.
+    stamp = (path.stat().st_mtime_ns // 10**9 + next(_STAMPS)) * 10**9
+    os.utime(path, ns=(stamp, stamp))
 
 
 @pytest.mark.unit
