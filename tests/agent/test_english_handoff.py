@@ -255,6 +255,21 @@ async def test_no_english_worker_comes_so_the_pipeline_answers_itself(agent_sett
         assert h.state.english_realtime_down and not h.state.handing_over
 
 
+async def test_an_english_worker_that_joins_late_takes_over_after_all(agent_settings) -> None:
+    """A worker that had taken the job before it was withdrawn turns up after all: one tutor at a
+    time, so this session leaves."""
+    dispatcher = RecordingDispatcher()
+    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 1.0})
+    async with AgentHarness(settings, dispatcher=dispatcher) as h:
+        room = StandInRoom()
+        h.services.partner = PartnerWatch(room)
+        session_closed = closed(h.session)
+        await h.ask("How do you spell necessary in English?")
+        await wait_until(lambda: dispatcher.withdrawn, timeout=5)
+        joined(room, "agent-AJ_late")
+        await asyncio.wait_for(session_closed, 5)
+
+
 async def test_no_pipeline_worker_comes_so_the_english_tutor_stays(emulator) -> None:
     settings = emulator_agent_settings(emulator, agent_role="english", handoff_join_timeout_s=0.3)
     dispatcher = RecordingDispatcher()

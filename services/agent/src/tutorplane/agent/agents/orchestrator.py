@@ -334,7 +334,8 @@ async def close_after_playout(
 
     LiveKit holds a dispatch no worker takes (all of them full, crashing, or none registered): if no
     agent joins within ``handoff_join_timeout_s``, the dispatch is withdrawn and ``take_back()``
-    keeps the student in this session. Without a room to watch (text mode) it closes at once.
+    keeps the student in this session; a worker that still joins within another such wait takes
+    over after all. Without a room to watch (text mode) it closes at once.
     """
     settings = services.settings
     try:
@@ -362,3 +363,11 @@ async def close_after_playout(
             log.warning("could not withdraw the dispatch", extra={"error": str(exc)})
     services.state.handing_over = False
     await take_back()
+    # A worker that had taken the job before it was withdrawn may still come: then it takes over
+    # after all, rather than two tutors talking at once.
+    if await partner.arrived(settings.handoff_join_timeout_s):
+        log.warning(
+            "the worker handed over to joined late; it takes over", extra={"agent_name": receipt.agent_name}
+        )
+        services.state.handing_over = True
+        await context.session.aclose()
