@@ -73,20 +73,22 @@ def validate_row(table: str, row: Mapping[str, Any]) -> None:
         raise ValueError(f"{table} row is missing required column(s) {sorted(missing)}")
 
 
+def _check_columns(table: str, columns: tuple[str, ...]) -> None:
+    """Only whitelisted names ever reach SQL text."""
+    if not set(columns) <= AUDIT_TABLES[table].allowed:
+        raise ValueError(f"columns {columns} not allowed for {table}")
+
+
 def stored_sql(table: str, columns: tuple[str, ...]) -> str:
     """Whether a row with exactly these values is stored (whitelisted names only)."""
-    spec = AUDIT_TABLES[table]
-    if not set(columns) <= spec.allowed:
-        raise ValueError(f"columns {columns} not allowed for {table}")
+    _check_columns(table, columns)
     match = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ${i}' for i, c in enumerate(columns, start=1))
     return f'SELECT EXISTS (SELECT 1 FROM public."{table}" WHERE {match})'
 
 
 def insert_sql(table: str, columns: tuple[str, ...]) -> str:
     """An INSERT for whitelisted names only (callers validate first)."""
-    spec = AUDIT_TABLES[table]
-    if not set(columns) <= spec.allowed:
-        raise ValueError(f"columns {columns} not allowed for {table}")
+    _check_columns(table, columns)
     names = ", ".join(f'"{c}"' for c in columns)
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     return f'INSERT INTO public."{table}" ({names}) VALUES ({params})'
