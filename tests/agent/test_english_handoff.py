@@ -5,7 +5,9 @@ unavailable."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from livekit import rtc
@@ -220,13 +222,22 @@ def joined(room: StandInRoom, identity: str) -> None:
     )
 
 
-async def test_the_pipeline_leaves_only_once_the_english_worker_has_joined(agent_settings) -> None:
+@contextlib.asynccontextmanager
+async def pipeline_in_a_room(
+    agent_settings, join_timeout_s: float
+) -> AsyncIterator[tuple[AgentHarness, StandInRoom, RecordingDispatcher, asyncio.Future[None]]]:
+    """A pipeline session whose room shows who joins, with its dispatches recorded and a future
+    that resolves when the session closes."""
     dispatcher = RecordingDispatcher()
-    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 5.0})
+    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": join_timeout_s})
     async with AgentHarness(settings, dispatcher=dispatcher) as h:
         room = StandInRoom()
         h.services.partner = PartnerWatch(room)
-        session_closed = closed(h.session)
+        yield h, room, dispatcher, closed(h.session)
+
+
+async def test_the_pipeline_leaves_only_once_the_english_worker_has_joined(agent_settings) -> None:
+    async with pipeline_in_a_room(agent_settings, 5.0) as (h, room, dispatcher, session_closed):
         await h.ask("How do you spell necessary in English?")
         assert len(dispatcher.calls) == 1
         room.emit("participant_connected", StandInParticipant("teacher-2"))  # not an agent
@@ -240,11 +251,7 @@ async def test_the_pipeline_leaves_only_once_the_english_worker_has_joined(agent
 async def test_no_english_worker_comes_so_the_pipeline_answers_itself(agent_settings) -> None:
     """Every English worker full or down: LiveKit holds the dispatch, nobody joins. The student is
     not left in a silent room: the dispatch is withdrawn and the pipeline answers in English."""
-    dispatcher = RecordingDispatcher()
-    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 0.3})
-    async with AgentHarness(settings, dispatcher=dispatcher) as h:
-        h.services.partner = PartnerWatch(StandInRoom())
-        session_closed = closed(h.session)
+    async with pipeline_in_a_room(agent_settings, 0.3) as (h, _room, dispatcher, session_closed):
         await h.ask("How do you spell necessary in English?")
         [call] = dispatcher.calls
         await wait_until(lambda: dispatcher.withdrawn, timeout=5)
@@ -258,12 +265,7 @@ async def test_no_english_worker_comes_so_the_pipeline_answers_itself(agent_sett
 async def test_an_english_worker_that_joins_late_takes_over_after_all(agent_settings) -> None:
     """A worker that had taken the job before it was withdrawn turns up after all: one tutor at a
     time, so this session leaves."""
-    dispatcher = RecordingDispatcher()
-    settings = agent_settings.model_copy(update={"handoff_join_timeout_s": 1.0})
-    async with AgentHarness(settings, dispatcher=dispatcher) as h:
-        room = StandInRoom()
-        h.services.partner = PartnerWatch(room)
-        session_closed = closed(h.session)
+    async with pipeline_in_a_room(agent_settings, 1.0) as (h, room, dispatcher, session_closed):
         await h.ask("How do you spell necessary in English?")
         await wait_until(lambda: dispatcher.withdrawn, timeout=5)
         joined(room, "agent-AJ_late")
